@@ -1,0 +1,180 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes connection options and the one client factory of the collection.
+
+The option names, aliases and ``K8S_AUTH_*`` environment fallbacks are those of
+kubernetes.core, so inventories and AWX credentials written for it work here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import traceback
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+    from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+
+    class ApiException(Exception):  # pylint: disable=missing-class-docstring
+        status = None
+        reason = None
+        body = None
+
+    class ConfigException(Exception):  # pylint: disable=missing-class-docstring
+        pass
+
+    class Urllib3HTTPError(Exception):  # pylint: disable=missing-class-docstring
+        pass
+
+
+AUTH_ARG_SPEC = dict(
+    kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
+    context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+    host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
+    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
+    validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
+    ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
+    client_cert=dict(type="path", aliases=["cert_file"], fallback=(env_fallback, ["K8S_AUTH_CERT_FILE"])),
+    client_key=dict(type="path", aliases=["key_file"], no_log=False, fallback=(env_fallback, ["K8S_AUTH_KEY_FILE"])),
+    proxy=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_PROXY"])),
+)
+
+AUTH_OPTION_NAMES = tuple(AUTH_ARG_SPEC)
+
+
+def auth_params(params):
+    """Return the connection options out of a module's ``params``."""
+    return dict((name, params.get(name)) for name in AUTH_OPTION_NAMES)
+
+
+def _connection_target(params):
+    if params.get("host"):
+        return params["host"]
+    if params.get("kubeconfig"):
+        return "kubeconfig %s" % params["kubeconfig"]
+    return "the default kubeconfig"
+
+
+def build_configuration(params):
+    """Build a ``kubernetes.client.Configuration`` from the connection options.
+
+    Explicit options win over the kubeconfig, as with kubernetes.core.
+    """
+    if not HAS_KUBERNETES:
+        raise NodeOpsError(
+            "the Python package 'kubernetes' is required on the host that runs this module; "
+            "install it with 'pip install kubernetes' (or the distribution's python3-kubernetes package)",
+            exception=KUBERNETES_IMPORT_ERROR,
+        )
+    configuration = k8s_client.Configuration()
+    uses_kubeconfig = params.get("kubeconfig") or params.get("context") or not params.get("host")
+    if uses_kubeconfig:
+        try:
+            k8s_config.load_kube_config(
+                config_file=params.get("kubeconfig"),
+                context=params.get("context"),
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        except (ConfigException, OSError, ValueError, TypeError) as exc:
+            if params.get("kubeconfig") or params.get("context") or params.get("host"):
+                raise NodeOpsError(
+                    "cannot load %s (context %s): %s; check the path and the context name, or give "
+                    "host and api_key instead" % (_connection_target(params), params.get("context") or "current", exc)
+                )
+            try:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            except ConfigException:
+                raise NodeOpsError(
+                    "no Kubernetes connection configured: no kubeconfig found (%s) and not running in a cluster; "
+                    "set kubeconfig (or K8S_AUTH_KUBECONFIG), or host and api_key" % exc
+                )
+    if params.get("host"):
+        configuration.host = params["host"]
+    if params.get("api_key"):
+        configuration.api_key = {"BearerToken": "Bearer %s" % params["api_key"]}
+    if params.get("validate_certs") is not None:
+        configuration.verify_ssl = params["validate_certs"]
+    if params.get("ca_cert"):
+        configuration.ssl_ca_cert = params["ca_cert"]
+    if params.get("client_cert"):
+        configuration.cert_file = params["client_cert"]
+    if params.get("client_key"):
+        configuration.key_file = params["client_key"]
+    if params.get("proxy"):
+        configuration.proxy = params["proxy"]
+    return configuration
+
+
+def get_api_client(params):
+    """Return a ``kubernetes.client.ApiClient`` for the connection options."""
+    return k8s_client.ApiClient(build_configuration(params))
+
+
+def api_error_message(exc):
+    """Return the API server's own message of an ``ApiException`` (its Status ``message``)."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            status = json.loads(body)
+            if isinstance(status, dict) and status.get("message"):
+                return status["message"]
+        except (TypeError, ValueError):
+            pass
+    return "%s %s" % (getattr(exc, "status", ""), getattr(exc, "reason", "")) if getattr(exc, "status", None) else str(exc)
+
+
+def api_error_reason(exc):
+    """Return the Status ``reason`` of an ``ApiException`` (for example ``NotFound``), or None."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            status = json.loads(body)
+            if isinstance(status, dict):
+                return status.get("reason")
+        except (TypeError, ValueError):
+            pass
+    return None
+
+
+def raise_for_api_error(exc, action, params=None):
+    """Turn a client exception into a :class:`NodeOpsError` naming the action, the cause and the fix."""
+    target = _connection_target(params or {})
+    if isinstance(exc, ApiException):
+        status = getattr(exc, "status", None)
+        message = api_error_message(exc)
+        if status == 401:
+            raise NodeOpsError(
+                "%s: the API server at %s rejected the credentials (401 Unauthorized: %s); "
+                "check api_key or the client certificate in the kubeconfig" % (action, target, message),
+                status=status,
+            )
+        if status == 403:
+            raise NodeOpsError(
+                "%s: forbidden (403: %s); grant the user the RBAC permissions listed in the module documentation"
+                % (action, message),
+                status=status,
+            )
+        raise NodeOpsError("%s: %s" % (action, message), status=status, reason=api_error_reason(exc))
+    if isinstance(exc, Urllib3HTTPError) or isinstance(exc, OSError):
+        raise NodeOpsError(
+            "%s: cannot reach the Kubernetes API server (%s): %s; check host/kubeconfig, network and TLS settings"
+            % (action, target, exc)
+        )
+    raise exc
