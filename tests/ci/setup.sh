@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install everything `make test` and `make demo` need on a fresh Debian machine:
+# system packages, the pinned Python tools in .venv, the collection path link
+# and the offline pip bootstrap ansible-test expects. Safe to run repeatedly.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+missing=()
+while read -r pkg; do
+  case "$pkg" in ''|'#'*) continue ;; esac
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done < tests/ci/system-packages.txt
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: kubectl is not installed; install the Debian package 'kubectl' (or put kubectl on PATH)" >&2
+  exit 1
+fi
+
+stamp=.venv/.requirements.sha256
+want=$(sha256sum tests/requirements-dev.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: creating .venv from tests/requirements-dev.txt"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r tests/requirements-dev.txt
+  echo "$want" > "$stamp"
+fi
+
+# The repository root is the collection root: give it the ansible_collections path.
+mkdir -p .cache/collections/ansible_collections/nodeops
+ln -sfn "$ROOT" .cache/collections/ansible_collections/nodeops/kubernetes
+
+# ansible-test fetches a pip bootstrap script from the internet for each sanity
+# venv; ensurepip does the same job offline.
+cache="$HOME/.ansible/test/cache"
+mkdir -p "$cache"
+for name in get_pip_24_2.py; do
+  [ -f "$cache/$name" ] || printf 'import ensurepip\nensurepip.bootstrap(upgrade=True)\n' > "$cache/$name"
+done
+echo "setup: ready"
