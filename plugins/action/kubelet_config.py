@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of ``nodeops.kubernetes.kubelet_config``.
+
+The node may have no PyYAML, so the file is read from the node, edited here
+and written back through ``ansible.builtin.copy``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
+    edit_result,
+    remote_read,
+    remote_write,
+)
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._kubelet_config import edit_kubelet_text
+
+DEFAULT_PATH = "/var/lib/kubelet/config.yaml"
+
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", default=DEFAULT_PATH),
+    settings=dict(type="dict"),
+    remove=dict(type="list", elements="str"),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    backup=dict(type="bool", default=True),
+)
+
+REQUIRED_IF = [
+    ("state", "present", ["settings"]),
+    ("state", "absent", ["remove"]),
+]
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = True
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
+            result.update(self._apply(args, task_vars))
+        except NodeOpsError as exc:
+            result.update(exc.to_result())
+            result["failed"] = True
+            result["changed"] = False
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    def _apply(self, args, task_vars):
+        path = args["path"]
+        if args["state"] == "present":
+            settings, remove = args["settings"] or {}, []
+        else:
+            settings, remove = {}, args["remove"] or []
+        stat, text = remote_read(self, path, task_vars)
+        if text is None:
+            raise NodeOpsError(
+                "%s does not exist on the node; kubeadm writes it on 'kubeadm init/join'. Check path (the kubelet's "
+                "--config flag, see /var/lib/kubelet/kubeadm-flags.env and the kubelet systemd drop-ins)" % path,
+                path=path,
+            )
+        edit = edit_kubelet_text(text, settings, remove, source=path)
+        result = edit_result(path, edit.changed, edit.before, edit.after, text, edit.text, self._task.diff,
+                             rewritten=edit.rewritten)
+        if edit.changed and not self._task.check_mode:
+            backup_file = remote_write(self, path, edit.text, stat, args["backup"], task_vars)
+            if backup_file:
+                result["backup_file"] = backup_file
+        return result

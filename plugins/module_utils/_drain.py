@@ -1,0 +1,776 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cordon, drain and uncordon a node: options, plan, executor and API adapter.
+
+:class:`NodeDrainer` works against any object with the methods of
+:class:`KubernetesDrainClient` (plain dictionaries in, plain dictionaries out),
+so the whole procedure is tested with an in-memory fake. Every failure is a
+:class:`NodeOpsError` whose ``details`` carry the complete result: what was
+evicted, what remains and why, and whether the node is left cordoned.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain_filters as filters
+
+STATES = ("cordon", "drain", "uncordon")
+
+DEFAULT_TIMEOUT = 600
+DEFAULT_EVICTION_RETRY_INTERVAL = 5.0
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_MAX_CONCURRENT_EVICTIONS = 50
+DEFAULT_CHUNK_SIZE = 500
+
+# Consecutive failed GETs of one evicted pod before the wait for it gives up.
+MAX_WAIT_ERRORS = 5
+
+
+def _round(seconds):
+    return round(max(0.0, seconds), 3)
+
+
+# --------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------
+
+
+class DrainOptions(object):
+    """Validated drain options; invalid values raise before anything changes."""
+
+    def __init__(self, ignore_daemonsets=False, delete_emptydir_data=False, force=False, grace_period=None,
+                 timeout=DEFAULT_TIMEOUT, pod_selector=None, disable_eviction=False,
+                 skip_wait_for_delete_timeout=0, chunk_size=DEFAULT_CHUNK_SIZE, uncordon_on_failure=False,
+                 eviction_retry_interval=DEFAULT_EVICTION_RETRY_INTERVAL,
+                 max_concurrent_evictions=DEFAULT_MAX_CONCURRENT_EVICTIONS, poll_interval=DEFAULT_POLL_INTERVAL,
+                 ready_timeout=0):
+        self.ignore_daemonsets = bool(ignore_daemonsets)
+        self.delete_emptydir_data = bool(delete_emptydir_data)
+        self.force = bool(force)
+        self.grace_period = grace_period
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self.pod_selector = pod_selector
+        self.disable_eviction = bool(disable_eviction)
+        self.skip_wait_for_delete_timeout = skip_wait_for_delete_timeout or 0
+        self.chunk_size = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+        self.uncordon_on_failure = bool(uncordon_on_failure)
+        self.eviction_retry_interval = (DEFAULT_EVICTION_RETRY_INTERVAL if eviction_retry_interval is None
+                                        else eviction_retry_interval)
+        self.max_concurrent_evictions = (DEFAULT_MAX_CONCURRENT_EVICTIONS if max_concurrent_evictions is None
+                                         else max_concurrent_evictions)
+        self.poll_interval = DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval
+        self.ready_timeout = ready_timeout or 0
+        self._validate()
+        self.selector = filters.parse_label_selector(pod_selector)
+
+    OPTION_NAMES = ("ignore_daemonsets", "delete_emptydir_data", "force", "grace_period", "timeout", "pod_selector",
+                    "disable_eviction", "skip_wait_for_delete_timeout", "chunk_size", "uncordon_on_failure",
+                    "eviction_retry_interval", "max_concurrent_evictions", "poll_interval", "ready_timeout")
+
+    @classmethod
+    def from_params(cls, params):
+        """Build the options from a module's ``params`` (missing keys take the defaults)."""
+        return cls(**dict((name, params[name]) for name in cls.OPTION_NAMES if params.get(name) is not None))
+
+    def _validate(self):
+        def bad(option, value, expected):
+            raise NodeOpsError("invalid %s %r: %s" % (option, value, expected), option=option)
+
+        if self.grace_period is not None and self.grace_period < -1:
+            bad("grace_period", self.grace_period,
+                "use -1 (or leave it unset) for each pod's own terminationGracePeriodSeconds, "
+                "0 to stop pods immediately, or a positive number of seconds")
+        for option in ("timeout", "skip_wait_for_delete_timeout", "chunk_size", "ready_timeout"):
+            if getattr(self, option) < 0:
+                bad(option, getattr(self, option), "must be 0 or a positive number")
+        for option in ("eviction_retry_interval", "poll_interval"):
+            if getattr(self, option) <= 0:
+                bad(option, getattr(self, option), "must be a positive number of seconds")
+        if self.max_concurrent_evictions < 1:
+            bad("max_concurrent_evictions", self.max_concurrent_evictions, "must be at least 1")
+
+    @property
+    def grace_period_seconds(self):
+        """The grace period to send, or None to let each pod use its own."""
+        if self.grace_period is None or self.grace_period < 0:
+            return None
+        return int(self.grace_period)
+
+    def filter_options(self):
+        return filters.FilterOptions(self.ignore_daemonsets, self.delete_emptydir_data, self.force,
+                                     self.skip_wait_for_delete_timeout)
+
+
+# --------------------------------------------------------------------------
+# PodDisruptionBudgets
+# --------------------------------------------------------------------------
+
+
+def pdb_summary(pdb):
+    """The parts of a PodDisruptionBudget an operator needs to see why an eviction waits."""
+    metadata = pdb.get("metadata") or {}
+    spec = pdb.get("spec") or {}
+    status = pdb.get("status") or {}
+    return dict(
+        namespace=metadata.get("namespace"),
+        name=metadata.get("name"),
+        min_available=spec.get("minAvailable"),
+        max_unavailable=spec.get("maxUnavailable"),
+        current_healthy=status.get("currentHealthy", 0),
+        desired_healthy=status.get("desiredHealthy", 0),
+        disruptions_allowed=status.get("disruptionsAllowed", 0),
+        expected_pods=status.get("expectedPods", 0),
+    )
+
+
+def describe_pdb(summary):
+    """``PodDisruptionBudget shop/web (minAvailable 3): 0 disruptions allowed, 2 healthy of 3 desired, 3 expected``."""
+    limit = []
+    if summary.get("min_available") is not None:
+        limit.append("minAvailable %s" % summary["min_available"])
+    if summary.get("max_unavailable") is not None:
+        limit.append("maxUnavailable %s" % summary["max_unavailable"])
+    return "PodDisruptionBudget %s/%s%s: %s disruptions allowed, %s healthy of %s desired, %s expected pods" % (
+        summary["namespace"], summary["name"], " (%s)" % ", ".join(limit) if limit else "",
+        summary["disruptions_allowed"], summary["current_healthy"], summary["desired_healthy"],
+        summary["expected_pods"])
+
+
+def matching_pdbs(pdbs, pod):
+    """The PodDisruptionBudgets of the pod's namespace whose selector selects the pod."""
+    metadata = pod.get("metadata") or {}
+    found = []
+    for pdb in pdbs:
+        pdb_meta = pdb.get("metadata") or {}
+        if pdb_meta.get("namespace", metadata.get("namespace")) != metadata.get("namespace"):
+            continue
+        if filters.object_selector_matches((pdb.get("spec") or {}).get("selector"), metadata.get("labels")):
+            found.append(pdb)
+    return found
+
+
+def _is_multiple_pdb_error(message):
+    text = (message or "").lower()
+    return "more than one" in text and "disruption" in text
+
+
+def node_is_ready(node):
+    """(ready, description) from the node's Ready condition."""
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            ready = condition.get("status") == "True"
+            detail = "Ready=%s" % condition.get("status")
+            if condition.get("reason"):
+                detail += " (%s%s)" % (condition["reason"],
+                                       ": %s" % condition["message"] if condition.get("message") else "")
+            return ready, detail
+    return False, "no Ready condition reported"
+
+
+# --------------------------------------------------------------------------
+# The drain procedure
+# --------------------------------------------------------------------------
+
+
+def new_result(node, state):
+    """The result skeleton shared by every state; failures carry it too."""
+    return dict(
+        changed=False,
+        node=node,
+        state=state,
+        cordoned_before=None,
+        node_left_cordoned=None,
+        evicted=[],
+        deleted=[],
+        skipped_pods=[],
+        refused=[],
+        remaining=[],
+        blocked=[],
+        would_be_blocked=[],
+        drain_warnings=[],
+        durations=dict(cordon=0.0, evict=0.0, wait=0.0, total=0.0),
+    )
+
+
+class _Outcome(object):
+    """What happened to one pod's eviction request."""
+
+    def __init__(self, decision, kind, started, message=None):
+        self.decision = decision
+        self.kind = kind  # accepted | gone | blocked | would_be_blocked | timeout | failed
+        self.started = started
+        self.message = message
+        self.accepted_at = None
+
+
+class NodeDrainer(object):
+    """Cordon, drain or uncordon one node through ``client``.
+
+    ``client`` has the methods of :class:`KubernetesDrainClient`. ``clock`` is
+    a monotonic clock and ``now`` returns the current aware UTC datetime; both
+    are replaceable in tests.
+    """
+
+    def __init__(self, client, node_name, options=None, check_mode=False, clock=time.monotonic, now=None):
+        if not node_name:
+            raise NodeOpsError("name must be the name of a node (see kubectl get nodes)", option="name")
+        self.client = client
+        self.node_name = node_name
+        self.options = options or DrainOptions()
+        self.check_mode = check_mode
+        self.clock = clock
+        self.now = now or (lambda: datetime.datetime.now(filters.UTC))
+        self.result = None
+        self._cordoned_by_us = False
+        self._timed_out = False
+        self._stop = threading.Event()
+
+    # -- entry point -----------------------------------------------------
+
+    def run(self, state):
+        """Bring the node to ``state`` and return the result; raise NodeOpsError with the result on failure."""
+        if state not in STATES:
+            raise NodeOpsError("invalid state %r: use one of %s" % (state, ", ".join(STATES)), option="state")
+        self.result = new_result(self.node_name, state)
+        started = self.clock()
+        try:
+            if state == "cordon":
+                self._cordon_state()
+            elif state == "uncordon":
+                self._uncordon_state()
+            else:
+                self._drain_state(started)
+        except NodeOpsError as err:
+            raise self._failure(err)
+        finally:
+            self.result["durations"]["total"] = _round(self.clock() - started)
+        return self.result
+
+    # -- node ------------------------------------------------------------
+
+    def _read_node(self):
+        node = self.client.get_node(self.node_name)
+        if node is None:
+            raise NodeOpsError('node "%s" not found: check the name with kubectl get nodes' % self.node_name)
+        return node
+
+    @staticmethod
+    def _unschedulable(node):
+        return bool((node.get("spec") or {}).get("unschedulable"))
+
+    def _set_unschedulable(self, value):
+        self.client.patch_node_unschedulable(self.node_name, value, dry_run=self.check_mode)
+
+    def _cordon_state(self):
+        before = self._unschedulable(self._read_node())
+        self.result["cordoned_before"] = before
+        started = self.clock()
+        if not before:
+            self._set_unschedulable(True)
+            self.result["changed"] = True
+            self._cordoned_by_us = not self.check_mode
+        self.result["durations"]["cordon"] = _round(self.clock() - started)
+        self.result["node_left_cordoned"] = before if self.check_mode else True
+
+    def _uncordon_state(self):
+        node = self._read_node()
+        before = self._unschedulable(node)
+        self.result["cordoned_before"] = before
+        self.result["node_left_cordoned"] = before
+        if self.options.ready_timeout > 0:
+            self._wait_ready(node)
+        started = self.clock()
+        if before:
+            self._set_unschedulable(False)
+            self.result["changed"] = True
+            self.result["node_left_cordoned"] = True if self.check_mode else False
+        self.result["durations"]["cordon"] = _round(self.clock() - started)
+
+    def _wait_ready(self, node):
+        deadline = self.clock() + self.options.ready_timeout
+        while True:
+            ready, detail = node_is_ready(node)
+            if ready:
+                return
+            if self.clock() >= deadline:
+                raise NodeOpsError(
+                    'node "%s" is not Ready after %s seconds (%s): it is not uncordoned; check the kubelet and '
+                    "the container runtime on the node (systemctl status kubelet, journalctl -u kubelet)"
+                    % (self.node_name, self.options.ready_timeout, detail))
+            time.sleep(min(self.options.poll_interval, max(0.0, deadline - self.clock())))
+            node = self._read_node()
+
+    # -- drain -----------------------------------------------------------
+
+    def _deadline(self, started):
+        return started + self.options.timeout if self.options.timeout else None
+
+    def _list_pods(self):
+        return self.client.list_pods(self.node_name, str(self.options.selector), self.options.chunk_size)
+
+    def _plan(self):
+        pods = self._list_pods()
+        decisions = filters.decide_all(pods, self.options.filter_options(), self.client.daemonset_exists,
+                                       now=self.now())
+        self.result["skipped_pods"] = [dict(namespace=d.namespace, name=d.name, reason=d.reason)
+                                  for d in decisions if d.action == filters.SKIP]
+        self.result["refused"] = [dict(namespace=d.namespace, name=d.name, reason=d.reason, override=d.override)
+                                  for d in decisions if d.action == filters.REFUSE]
+        self.result["drain_warnings"] = filters.warning_messages(decisions)
+        message = filters.refusal_message(decisions)
+        if message:
+            raise NodeOpsError('cannot drain node "%s": %s' % (self.node_name, message))
+        return [d for d in decisions if d.action == filters.EVICT]
+
+    def _drain_state(self, started):
+        deadline = self._deadline(started)
+        before = self._unschedulable(self._read_node())
+        self.result["cordoned_before"] = before
+        self.result["node_left_cordoned"] = before
+        # Check the filters before the cordon: a refused drain changes nothing.
+        to_evict = self._plan()
+        cordon_started = self.clock()
+        if not before:
+            self._set_unschedulable(True)
+            if not self.check_mode:
+                self._cordoned_by_us = True
+                self.result["node_left_cordoned"] = True
+                self.result["changed"] = True
+                # Pods may have been scheduled between the first list and the cordon.
+                to_evict = self._plan()
+        self.result["durations"]["cordon"] = _round(self.clock() - cordon_started)
+        if self.check_mode:
+            self.result["changed"] = not before or bool(to_evict)
+        if to_evict:
+            if self.options.disable_eviction:
+                self.result["drain_warnings"].append(
+                    "disable_eviction: pods are deleted directly, PodDisruptionBudgets are not honoured")
+            self._evict_and_wait(to_evict, deadline)
+
+    # -- evictions -------------------------------------------------------
+
+    def _remaining_time(self, deadline):
+        return None if deadline is None else deadline - self.clock()
+
+    def _sleep(self, seconds, deadline):
+        remaining = self._remaining_time(deadline)
+        if remaining is not None:
+            seconds = min(seconds, max(0.0, remaining))
+        self._stop.wait(seconds)
+
+    def _expired(self, deadline):
+        return self._stop.is_set() or (deadline is not None and self.clock() >= deadline)
+
+    def _request_removal(self, decision):
+        grace = self.options.grace_period_seconds
+        if self.options.disable_eviction:
+            self.client.delete_pod(decision.namespace, decision.name, grace, dry_run=self.check_mode)
+        else:
+            self.client.evict_pod(decision.namespace, decision.name, grace, dry_run=self.check_mode)
+
+    def _evict_one(self, decision, deadline):
+        """Evict (or delete) one pod, retrying while a PodDisruptionBudget refuses; runs in a worker thread."""
+        started = self.clock()
+        last_refusal = None
+        deleting = bool((decision.pod.get("metadata") or {}).get("deletionTimestamp"))
+        try:
+            while True:
+                if self._expired(deadline):
+                    return _Outcome(decision, "blocked" if last_refusal else "timeout", started, last_refusal)
+                try:
+                    self._request_removal(decision)
+                    return _Outcome(decision, "accepted", started)
+                except NodeOpsError as err:
+                    status = err.details.get("status")
+                    if status == 404:
+                        return _Outcome(decision, "gone", started)
+                    if status == 429 and not self.options.disable_eviction:
+                        last_refusal = err.message
+                        if self.check_mode:
+                            return _Outcome(decision, "would_be_blocked", started, err.message)
+                    elif status == 403 and err.details.get("reason") == "NamespaceTerminating":
+                        if deleting:
+                            return _Outcome(decision, "accepted", started)
+                        last_refusal = None
+                    elif status == 500 and _is_multiple_pdb_error(err.message):
+                        return _Outcome(decision, "failed", started,
+                                        "the pod is selected by more than one PodDisruptionBudget, which the API "
+                                        "server refuses to evict (%s); make the budgets' selectors disjoint, or "
+                                        "use disable_eviction" % err.message)
+                    else:
+                        return _Outcome(decision, "failed", started, err.message)
+                self._sleep(self.options.eviction_retry_interval, deadline)
+                if self._expired(deadline):
+                    continue
+                try:
+                    fresh = self.client.get_pod(decision.namespace, decision.name)
+                except NodeOpsError:
+                    # Like kubectl: a failed refresh is ignored, the next eviction attempt tells.
+                    fresh = decision.pod
+                if fresh is None or (fresh.get("metadata") or {}).get("uid") != decision.uid:
+                    return _Outcome(decision, "gone", started)
+                deleting = bool((fresh.get("metadata") or {}).get("deletionTimestamp"))
+        except Exception as exc:  # pylint: disable=broad-except
+            return _Outcome(decision, "failed", started, "unexpected error: %s" % exc)
+
+    def _evict_and_wait(self, decisions, deadline):
+        workers = min(self.options.max_concurrent_evictions, len(decisions))
+        evict_started = self.clock()
+        last_accepted = evict_started
+        waiting = []
+        outcomes = []
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            pending = set(pool.submit(self._evict_one, d, deadline) for d in decisions)
+            next_poll = self.clock()
+            while pending or waiting:
+                if pending:
+                    timeout = self.options.poll_interval if waiting else None
+                    if deadline is not None:
+                        left = max(0.0, deadline - self.clock())
+                        timeout = left if timeout is None else min(timeout, left)
+                    if waiting:
+                        timeout = max(0.0, min(timeout, next_poll - self.clock()))
+                    done, pending = wait_futures(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        outcome = future.result()
+                        if outcome.kind == "accepted" and not self.check_mode:
+                            outcome.accepted_at = self.clock()
+                            last_accepted = outcome.accepted_at
+                            waiting.append(outcome)
+                        else:
+                            outcomes.append(outcome)
+                if waiting and self.clock() >= next_poll:
+                    waiting = self._poll_gone(waiting, outcomes)
+                    next_poll = self.clock() + self.options.poll_interval
+                if deadline is not None and self.clock() >= deadline:
+                    self._timed_out = True
+                    self._stop.set()
+                    for outcome in (future.result() for future in pending):
+                        outcomes.append(outcome)
+                    pending = set()
+                    if waiting:
+                        waiting = self._poll_gone(waiting, outcomes)
+                    for outcome in waiting:
+                        outcome.kind = "terminating"
+                        outcomes.append(outcome)
+                    waiting = []
+                elif waiting and not pending:
+                    self._stop.wait(max(0.0, next_poll - self.clock()))
+        finally:
+            self._stop.set()
+            pool.shutdown(wait=True)
+        done_at = self.clock()
+        self.result["durations"]["evict"] = _round(last_accepted - evict_started)
+        self.result["durations"]["wait"] = _round(done_at - last_accepted)
+        self._record(outcomes)
+
+    def _poll_gone(self, waiting, outcomes):
+        """GET each evicted pod; 404 or a new UID (a StatefulSet pod recreated under its name) means gone."""
+        still = []
+        limit = self.options.skip_wait_for_delete_timeout
+        for outcome in waiting:
+            decision = outcome.decision
+            try:
+                fresh = self.client.get_pod(decision.namespace, decision.name)
+                outcome.wait_errors = 0
+            except NodeOpsError as err:
+                outcome.wait_errors = getattr(outcome, "wait_errors", 0) + 1
+                if outcome.wait_errors >= MAX_WAIT_ERRORS:
+                    outcome.kind = "failed"
+                    outcome.message = "evicted, but checking whether it is gone failed: %s" % err.message
+                    outcomes.append(outcome)
+                else:
+                    still.append(outcome)
+                continue
+            if fresh is None or (fresh.get("metadata") or {}).get("uid") != decision.uid:
+                outcome.kind = "gone_after_eviction"
+                outcome.gone_at = self.clock()
+                outcomes.append(outcome)
+                continue
+            if limit > 0:
+                age = filters.deleting_for(fresh, self.now())
+                if age is not None and int(age) > limit:
+                    outcome.kind = "not_waited"
+                    outcome.gone_at = self.clock()
+                    outcomes.append(outcome)
+                    continue
+            still.append(outcome)
+        return still
+
+    def _pdb_report(self, outcomes, cache):
+        entries = []
+        for outcome in outcomes:
+            decision = outcome.decision
+            entry = dict(namespace=decision.namespace, name=decision.name, uid=decision.uid,
+                         message=outcome.message, pdbs=[])
+            namespace = decision.namespace
+            try:
+                if namespace not in cache:
+                    cache[namespace] = self.client.list_pdbs(namespace)
+                entry["pdbs"] = [pdb_summary(pdb) for pdb in matching_pdbs(cache[namespace], decision.pod)]
+            except NodeOpsError as err:
+                entry["pdb_lookup_error"] = err.message
+            entries.append(entry)
+        return entries
+
+    def _record(self, outcomes):
+        """Turn the per-pod outcomes into the result lists, sorted for stable output."""
+        key = "deleted" if self.options.disable_eviction else "evicted"
+        outcomes = sorted(outcomes, key=lambda o: (o.decision.namespace or "", o.decision.name or ""))
+        done = []
+        remaining = []
+        blocked = []
+        would_block = []
+        for outcome in outcomes:
+            decision = outcome.decision
+            entry = dict(namespace=decision.namespace, name=decision.name, uid=decision.uid)
+            if outcome.kind in ("gone_after_eviction", "not_waited", "gone", "accepted"):
+                end = getattr(outcome, "gone_at", None) or self.clock()
+                entry["duration"] = _round(end - outcome.started) if outcome.kind != "accepted" else 0.0
+                entry["already_gone"] = outcome.kind == "gone"
+                done.append(entry)
+                if outcome.kind == "not_waited":
+                    self.result["drain_warnings"].append(
+                        "stopped waiting for %s/%s: its deletion started more than %s seconds ago "
+                        "(skip_wait_for_delete_timeout)" % (decision.namespace, decision.name,
+                                                            self.options.skip_wait_for_delete_timeout))
+                if outcome.kind != "gone" and not (decision.pod.get("metadata") or {}).get("deletionTimestamp"):
+                    self.result["changed"] = True
+                continue
+            if outcome.kind == "would_be_blocked":
+                would_block.append(outcome)
+                continue
+            if outcome.kind == "blocked":
+                blocked.append(outcome)
+                entry["reason"] = "eviction refused by a PodDisruptionBudget until the timeout"
+            elif outcome.kind == "terminating":
+                entry["reason"] = "evicted, but still terminating when the timeout expired"
+                self.result["changed"] = True
+            elif outcome.kind == "timeout":
+                entry["reason"] = "not evicted before the timeout expired"
+            else:
+                entry["reason"] = outcome.message or "unexpected error"
+            remaining.append(entry)
+        self.result[key] = done
+        self.result["remaining"] = remaining
+        cache = {}
+        self.result["blocked"] = self._pdb_report(blocked, cache)
+        self.result["would_be_blocked"] = self._pdb_report(would_block, cache)
+        if remaining:
+            raise NodeOpsError(self._incomplete_message(len(outcomes)))
+
+    def _incomplete_message(self, total):
+        result = self.result
+        done = result["deleted"] if self.options.disable_eviction else result["evicted"]
+        verb = "deleted" if self.options.disable_eviction else "evicted"
+        parts = ["%d of %d pods %s" % (len(done), total, verb)]
+        if result["blocked"]:
+            blocked = []
+            for entry in result["blocked"]:
+                reasons = "; ".join(describe_pdb(pdb) for pdb in entry["pdbs"]) or entry["message"]
+                blocked.append("%s/%s (%s)" % (entry["namespace"], entry["name"], reasons))
+            parts.append("%d blocked by PodDisruptionBudgets: %s" % (len(blocked), ", ".join(blocked)))
+        others = [e for e in result["remaining"]
+                  if not any(b["uid"] == e["uid"] and b["name"] == e["name"] for b in result["blocked"])]
+        if others:
+            parts.append("%d not gone: %s" % (len(others), ", ".join(
+                "%s/%s (%s)" % (e["namespace"], e["name"], e["reason"]) for e in others)))
+        within = " within %s seconds (timeout)" % self.options.timeout if self._timed_out else ""
+        return 'drain of node "%s" did not complete%s: %s' % (self.node_name, within, "; ".join(parts))
+
+    # -- failure ---------------------------------------------------------
+
+    def _failure(self, err):
+        """The final error: the cause, the state the node is left in, and the complete result."""
+        result = self.result
+        result["changed"] = bool(result["changed"]) and not self.check_mode
+        if self.check_mode:
+            tail = "Check mode: nothing was changed."
+        elif self._cordoned_by_us and self.options.uncordon_on_failure:
+            try:
+                self.client.patch_node_unschedulable(self.node_name, False, dry_run=False)
+                result["node_left_cordoned"] = False
+                tail = "The node was uncordoned again (uncordon_on_failure)."
+            except NodeOpsError as undo:
+                result["node_left_cordoned"] = True
+                tail = ("Uncordoning it again (uncordon_on_failure) failed: %s; the node is left cordoned."
+                        % undo.message)
+        elif self._cordoned_by_us:
+            tail = ("The node is left cordoned: resolve the cause and run the drain again, or make it schedulable "
+                    "with state=uncordon.")
+        elif result["cordoned_before"]:
+            tail = "The node was already cordoned before and is left cordoned."
+        elif result["state"] == "drain":
+            tail = "Nothing was evicted and the node was not cordoned."
+        else:
+            tail = None
+        if tail and result["state"] == "drain":
+            message = "%s. %s" % (err.message.rstrip("."), tail)
+        else:
+            message = err.message
+        details = dict(err.details)
+        details.update(result)
+        return NodeOpsError(message, **details)
+
+
+# --------------------------------------------------------------------------
+# The Kubernetes API adapter
+# --------------------------------------------------------------------------
+
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+REQUEST_TIMEOUT = (10, 60)
+
+
+def _decode(response):
+    data = getattr(response, "data", None)
+    if data is None and hasattr(response, "read"):
+        data = response.read()
+    if not data:
+        return {}
+    if isinstance(data, bytes):
+        data = data.decode("utf-8")
+    return json.loads(data)
+
+
+class KubernetesDrainClient(object):
+    """The API calls of a drain, with plain dictionaries for objects.
+
+    Errors become :class:`NodeOpsError` with ``status`` (and ``reason``) in
+    ``details``: 404 and 429 are reported as such so that the drain logic can
+    react; everything else goes through ``raise_for_api_error``.
+    """
+
+    def __init__(self, api_client, params=None):
+        from kubernetes import client as k8s_client  # pylint: disable=import-outside-toplevel
+
+        self._models = k8s_client
+        self._core = k8s_client.CoreV1Api(api_client)
+        self._apps = k8s_client.AppsV1Api(api_client)
+        self._policy = k8s_client.PolicyV1Api(api_client)
+        self._params = params or {}
+
+    def _call(self, action, method, *args, **kwargs):
+        from ansible_collections.nodeops.kubernetes.plugins.module_utils import _k8s  # pylint: disable=import-outside-toplevel
+
+        kwargs.setdefault("_preload_content", False)
+        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
+        try:
+            return _decode(method(*args, **kwargs))
+        except Exception as exc:  # pylint: disable=broad-except
+            if isinstance(exc, _k8s.ApiException):
+                status = getattr(exc, "status", None)
+                message = _k8s.api_error_message(exc)
+                reason = _k8s.api_error_reason(exc)
+                if status in (404, 409, 410, 429, 500):
+                    raise NodeOpsError("%s: %s" % (action, message), status=status, reason=reason)
+                if status == 403 and "NamespaceTerminating" in (getattr(exc, "body", None) or ""):
+                    raise NodeOpsError("%s: %s" % (action, message), status=status, reason="NamespaceTerminating")
+            _k8s.raise_for_api_error(exc, action, self._params)
+            raise
+
+    def _get_or_none(self, action, method, *args):
+        try:
+            return self._call(action, method, *args)
+        except NodeOpsError as err:
+            if err.details.get("status") == 404:
+                return None
+            raise
+
+    def get_node(self, name):
+        return self._get_or_none('read node "%s"' % name, self._core.read_node, name)
+
+    def patch_node_unschedulable(self, name, unschedulable, dry_run=False):
+        # Like kubectl: a strategic merge patch; uncordon removes the field (false is its default).
+        body = {"spec": {"unschedulable": True if unschedulable else None}}
+        kwargs = dict(_content_type=STRATEGIC_MERGE_PATCH)
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        action = '%s node "%s"' % ("cordon" if unschedulable else "uncordon", name)
+        return self._call(action, self._core.patch_node, name, body, **kwargs)
+
+    def list_pods(self, node_name, label_selector=None, limit=DEFAULT_CHUNK_SIZE):
+        return self._list('list the pods of node "%s"' % node_name, self._core.list_pod_for_all_namespaces,
+                          field_selector="spec.nodeName=%s" % node_name, label_selector=label_selector or None,
+                          limit=limit)
+
+    def list_all_pods(self, field_selector=None, limit=DEFAULT_CHUNK_SIZE):
+        return self._list("list the pods of the cluster", self._core.list_pod_for_all_namespaces,
+                          field_selector=field_selector, limit=limit)
+
+    def list_nodes(self, limit=DEFAULT_CHUNK_SIZE):
+        return self._list("list the nodes", self._core.list_node, limit=limit)
+
+    def _list(self, action, method, *args, **kwargs):
+        items = []
+        kwargs = dict((k, v) for k, v in kwargs.items() if v not in (None, ""))
+        if not kwargs.get("limit"):
+            kwargs.pop("limit", None)
+        token = None
+        while True:
+            if token:
+                kwargs["_continue"] = token
+            page = self._call(action, method, *args, **kwargs)
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
+    def get_pod(self, namespace, name):
+        return self._get_or_none('read pod "%s/%s"' % (namespace, name), self._core.read_namespaced_pod,
+                                 name, namespace)
+
+    def _delete_options(self, grace_period, dry_run):
+        options = self._models.V1DeleteOptions()
+        if grace_period is not None:
+            options.grace_period_seconds = grace_period
+        if dry_run:
+            options.dry_run = ["All"]
+        return options
+
+    def evict_pod(self, namespace, name, grace_period=None, dry_run=False):
+        body = self._models.V1Eviction(
+            api_version="policy/v1", kind="Eviction",
+            metadata=self._models.V1ObjectMeta(name=name, namespace=namespace),
+            delete_options=self._delete_options(grace_period, dry_run))
+        kwargs = dict(dry_run="All") if dry_run else {}
+        self._call('evict pod "%s/%s"' % (namespace, name), self._core.create_namespaced_pod_eviction,
+                   name, namespace, body, **kwargs)
+
+    def delete_pod(self, namespace, name, grace_period=None, dry_run=False):
+        kwargs = dict(body=self._delete_options(grace_period, dry_run))
+        if dry_run:
+            kwargs["dry_run"] = "All"
+        self._call('delete pod "%s/%s"' % (namespace, name), self._core.delete_namespaced_pod,
+                   name, namespace, **kwargs)
+
+    def daemonset_exists(self, namespace, name):
+        return self._get_or_none('read DaemonSet "%s/%s"' % (namespace, name),
+                                 self._apps.read_namespaced_daemon_set, name, namespace) is not None
+
+    def list_pdbs(self, namespace):
+        return self._list('list the PodDisruptionBudgets of namespace "%s"' % namespace,
+                          self._policy.list_namespaced_pod_disruption_budget, namespace)
+
+
+def make_client(params, concurrency=DEFAULT_MAX_CONCURRENT_EVICTIONS):
+    """A :class:`KubernetesDrainClient` for the module's connection options.
+
+    The HTTP connection pool is sized for ``concurrency`` parallel requests.
+    """
+    from ansible_collections.nodeops.kubernetes.plugins.module_utils import _k8s  # pylint: disable=import-outside-toplevel
+
+    configuration = _k8s.build_configuration(params)
+    configuration.connection_pool_maxsize = max(getattr(configuration, "connection_pool_maxsize", 0) or 0,
+                                                concurrency + 4)
+    return KubernetesDrainClient(_k8s.k8s_client.ApiClient(configuration), params)
