@@ -217,7 +217,7 @@ class Lab(object):
         drainer = _drain.NodeDrainer(self.client, name, _drain.DrainOptions(**options), check_mode=check_mode)
         return drainer.run(state)
 
-    def playbook(self, tasks_yaml, check=False, extra_vars=None):
+    def playbook(self, tasks_yaml, check=False, extra_vars=None, kubeconfig=None):
         """Run tasks through ansible-playbook on localhost; return (rc, the registered ``result``, output)."""
         out_file = os.path.join(self.state_dir, "result-%d.json" % time.time_ns())
         play = textwrap.dedent("""\
@@ -237,7 +237,7 @@ class Lab(object):
                         dest: {out}
                         mode: "0600"
                       check_mode: false
-            """).format(kubeconfig=self.kubeconfig, out=out_file,
+            """).format(kubeconfig=kubeconfig or self.kubeconfig, out=out_file,
                         tasks=textwrap.indent(textwrap.dedent(tasks_yaml), " " * 8))
         path = os.path.join(self.state_dir, "play-%d.yml" % time.time_ns())
         with open(path, "w") as handle:

@@ -89,6 +89,11 @@ class KubeletError(Exception):
 
 # --------------------------------------------------------------------------- versions
 
+def q(text):
+    """Go's %q quoting (double quotes), as in the real kubelet's messages."""
+    return json.dumps(str(text))
+
+
 def parse_version(text):
     """'v1.30.2' -> (1, 30, 2)."""
     m = re.match(r"^\s*v?(\d+)\.(\d+)(?:\.(\d+))?", text or "")
@@ -258,8 +263,8 @@ def parse_flags(argv, version):
         elif arg.startswith("-") and len(arg) > 1:
             short = arg[1:].split("=", 1)[0]
             if short not in SHORTHANDS:
-                raise KubeletError("failed to parse kubelet flag: unknown shorthand flag: %r in %s"
-                                   % (short[:1], arg))
+                raise KubeletError("failed to parse kubelet flag: unknown shorthand flag: %s in %s"
+                                   % (q(short[:1]), arg))
             body = SHORTHANDS[short] + arg[1 + len(short):]
         else:
             # positional arguments are ignored by the real kubelet with a warning
@@ -306,13 +311,13 @@ def parse_taints(text):
         if not item:
             continue
         if ":" not in item:
-            raise KubeletError("failed to parse kubelet flag: invalid argument %r for "
-                               "\"--register-with-taints\" flag: invalid taint spec: %s" % (text, item))
+            raise KubeletError("failed to parse kubelet flag: invalid argument %s for "
+                               "\"--register-with-taints\" flag: invalid taint spec: %s" % (q(text), item))
         kv, effect = item.rsplit(":", 1)
         if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-            raise KubeletError("failed to parse kubelet flag: invalid argument %r for "
+            raise KubeletError("failed to parse kubelet flag: invalid argument %s for "
                                "\"--register-with-taints\" flag: invalid taint effect: %s, "
-                               "unsupported taint effect" % (text, effect))
+                               "unsupported taint effect" % (q(text), effect))
         key, _, value = kv.partition("=")
         taint = {"key": key, "effect": effect}
         if value:
@@ -374,7 +379,7 @@ def effective_settings(flags, config, version):
     s["cgroup_driver"] = flags.get("cgroup-driver") or config.get("cgroupDriver") or "cgroupfs"
     if s["cgroup_driver"] not in ("cgroupfs", "systemd"):
         raise KubeletError("failed to validate kubelet configuration, error: invalid configuration: "
-                           "cgroupDriver (--cgroup-driver) %r is not supported" % s["cgroup_driver"])
+                           "cgroupDriver (--cgroup-driver) %s is not supported" % q(s["cgroup_driver"]))
     s["container_runtime"] = flags.get("container-runtime") or ("docker" if legacy else "remote")
     if legacy:
         default_endpoint = "unix:///var/run/dockershim.sock"
@@ -438,10 +443,10 @@ def validate_settings(s):
             % (" ".join(bad), ", ".join(KUBELET_LABEL_NAMESPACES), ", ".join(KUBELET_LABELS)))
     runtime = s["container_runtime"]
     if version >= (1, 24) and runtime != "remote":
-        raise KubeletError("failed to validate kubelet flags: unsupported CRI runtime: %r, only %r is "
-                           "currently supported" % (runtime, "remote"))
+        raise KubeletError("failed to validate kubelet flags: unsupported CRI runtime: %s, only %s is "
+                           "currently supported" % (q(runtime), q("remote")))
     if version < (1, 24) and runtime not in ("docker", "remote"):
-        raise KubeletError("failed to run Kubelet: unsupported container runtime %r" % runtime)
+        raise KubeletError("failed to run Kubelet: unsupported container runtime %s" % q(runtime))
 
 
 # --------------------------------------------------------------------------- runtime checks
@@ -753,12 +758,12 @@ def primary_ip(towards_host, towards_port):
         return None
 
 
-def quantity_to_ki(q):
+def quantity_to_ki(quantity):
     """'8Gi' -> 8388608 (KiB); a plain number is bytes."""
     units = {"Ki": 1, "Mi": 1024, "Gi": 1024 ** 2, "Ti": 1024 ** 3}
-    m = re.match(r"^(\d+)(Ki|Mi|Gi|Ti)?$", str(q))
+    m = re.match(r"^(\d+)(Ki|Mi|Gi|Ti)?$", str(quantity))
     if not m:
-        raise ValueError("unsupported quantity %r" % (q,))
+        raise ValueError("unsupported quantity %r" % (quantity,))
     if m.group(2):
         return int(m.group(1)) * units[m.group(2)]
     return int(m.group(1)) // 1024
@@ -1108,9 +1113,9 @@ def startup(argv, version):
         try:
             _VERBOSITY[0] = int(flags["v"])
         except ValueError:
-            raise KubeletError("failed to parse kubelet flag: invalid argument %r for \"-v, --v\" "
-                               "flag: strconv.ParseInt: parsing %r: invalid syntax"
-                               % (flags["v"], flags["v"]))
+            raise KubeletError("failed to parse kubelet flag: invalid argument %s for \"-v, --v\" "
+                               "flag: strconv.ParseInt: parsing %s: invalid syntax"
+                               % (q(flags["v"]), q(flags["v"])))
     config = {}
     if flags.get("config"):
         config = load_config_file(flags["config"])

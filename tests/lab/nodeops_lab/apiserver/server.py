@@ -145,6 +145,13 @@ class Server:
 
     # ------------------------------------------------------------------ run
     async def run(self, ready_line=True):
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
         self.prepare_files()
         self.bootstrap()
         self.simulation = Simulation(self)
@@ -157,13 +164,6 @@ class Server:
         if ready_line:
             print("nodeops-lab apiserver (simulation) listening on https://%s:%d, kubeconfig %s"
                   % (self.host, self.port, self.kubeconfig_path), flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):
-                pass
         try:
             await stop.wait()
         finally:
