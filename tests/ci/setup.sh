@@ -42,7 +42,5 @@ ln -sfn "$ROOT" .cache/collections/ansible_collections/nodeops/kubernetes
 # venv; ensurepip does the same job offline.
 cache="$HOME/.ansible/test/cache"
 mkdir -p "$cache"
-for name in get_pip_24_2.py; do
-  [ -f "$cache/$name" ] || printf 'import ensurepip\nensurepip.bootstrap(upgrade=True)\n' > "$cache/$name"
-done
+[ -f "$cache/get_pip_24_2.py" ] || printf 'import ensurepip\nensurepip.bootstrap(upgrade=True)\n' > "$cache/get_pip_24_2.py"
 echo "setup: ready"
