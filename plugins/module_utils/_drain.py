@@ -14,7 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import datetime
+import heapq
+import itertools
 import json
 import threading
 import time
@@ -211,6 +214,10 @@ class _Outcome(object):
         self.started = started
         self.message = message
         self.accepted_at = None
+        self.gone_at = None
+        self.attempts = 0
+        self.deleting = False
+        self.wait_errors = 0
 
 
 class NodeDrainer(object):
@@ -359,18 +366,6 @@ class NodeDrainer(object):
 
     # -- evictions -------------------------------------------------------
 
-    def _remaining_time(self, deadline):
-        return None if deadline is None else deadline - self.clock()
-
-    def _sleep(self, seconds, deadline):
-        remaining = self._remaining_time(deadline)
-        if remaining is not None:
-            seconds = min(seconds, max(0.0, remaining))
-        self._stop.wait(seconds)
-
-    def _expired(self, deadline):
-        return self._stop.is_set() or (deadline is not None and self.clock() >= deadline)
-
     def _request_removal(self, decision):
         grace = self.options.grace_period_seconds
         if self.options.disable_eviction:
@@ -378,95 +373,133 @@ class NodeDrainer(object):
         else:
             self.client.evict_pod(decision.namespace, decision.name, grace, dry_run=self.check_mode)
 
-    def _evict_one(self, decision, deadline):
-        """Evict (or delete) one pod, retrying while a PodDisruptionBudget refuses; runs in a worker thread."""
-        started = self.clock()
-        last_refusal = None
-        deleting = bool((decision.pod.get("metadata") or {}).get("deletionTimestamp"))
+    def _attempt(self, outcome):
+        """One eviction (or delete) request for a pod; runs in a worker thread, never sleeps.
+
+        Returns ``accepted``, ``gone``, ``retry`` (refused for now) or ``failed``.
+        A retry first re-reads the pod, like kubectl: gone or replaced (new UID) ends it.
+        """
+        decision = outcome.decision
         try:
-            while True:
-                if self._expired(deadline):
-                    return _Outcome(decision, "blocked" if last_refusal else "timeout", started, last_refusal)
-                try:
-                    self._request_removal(decision)
-                    return _Outcome(decision, "accepted", started)
-                except NodeOpsError as err:
-                    status = err.details.get("status")
-                    if status == 404:
-                        return _Outcome(decision, "gone", started)
-                    if status == 429 and not self.options.disable_eviction:
-                        last_refusal = err.message
-                        if self.check_mode:
-                            return _Outcome(decision, "would_be_blocked", started, err.message)
-                    elif status == 403 and err.details.get("reason") == "NamespaceTerminating":
-                        if deleting:
-                            return _Outcome(decision, "accepted", started)
-                        last_refusal = None
-                    elif status == 500 and _is_multiple_pdb_error(err.message):
-                        return _Outcome(decision, "failed", started,
-                                        "the pod is selected by more than one PodDisruptionBudget, which the API "
-                                        "server refuses to evict (%s); make the budgets' selectors disjoint, or "
-                                        "use disable_eviction" % err.message)
-                    else:
-                        return _Outcome(decision, "failed", started, err.message)
-                self._sleep(self.options.eviction_retry_interval, deadline)
-                if self._expired(deadline):
-                    continue
+            if outcome.attempts:
                 try:
                     fresh = self.client.get_pod(decision.namespace, decision.name)
                 except NodeOpsError:
-                    # Like kubectl: a failed refresh is ignored, the next eviction attempt tells.
-                    fresh = decision.pod
+                    fresh = decision.pod  # like kubectl: the next attempt tells
                 if fresh is None or (fresh.get("metadata") or {}).get("uid") != decision.uid:
-                    return _Outcome(decision, "gone", started)
-                deleting = bool((fresh.get("metadata") or {}).get("deletionTimestamp"))
+                    return "gone"
+                outcome.deleting = bool((fresh.get("metadata") or {}).get("deletionTimestamp"))
+            outcome.attempts += 1
+            try:
+                self._request_removal(decision)
+                return "accepted"
+            except NodeOpsError as err:
+                status = err.details.get("status")
+                if status == 404:
+                    return "gone"
+                if status == 429 and not self.options.disable_eviction:
+                    outcome.message = err.message
+                    return "retry"
+                if status == 403 and err.details.get("reason") == "NamespaceTerminating":
+                    # Eviction is refused in a terminating namespace; a pod already being deleted
+                    # only needs the wait, the others are retried until the namespace is gone.
+                    return "accepted" if outcome.deleting else "retry"
+                if status == 500 and _is_multiple_pdb_error(err.message):
+                    outcome.message = ("the pod is selected by more than one PodDisruptionBudget, which the API "
+                                       "server refuses to evict (%s); make the budgets' selectors disjoint, or "
+                                       "use disable_eviction" % err.message)
+                    return "failed"
+                outcome.message = err.message
+                return "failed"
         except Exception as exc:  # pylint: disable=broad-except
-            return _Outcome(decision, "failed", started, "unexpected error: %s" % exc)
+            outcome.message = "unexpected error: %s" % exc
+            return "failed"
 
     def _evict_and_wait(self, decisions, deadline):
+        """Evict every pod (bounded concurrency, 429 retried every eviction_retry_interval), then wait.
+
+        A worker slot is only held for one API request: pods refused by a budget wait for their
+        next attempt in a schedule, not in a thread, so every pod gets its first attempt at once.
+        """
         workers = min(self.options.max_concurrent_evictions, len(decisions))
         evict_started = self.clock()
         last_accepted = evict_started
+        ready = collections.deque(_Outcome(d, "pending", evict_started) for d in decisions)
+        for outcome in ready:
+            outcome.deleting = bool((outcome.decision.pod.get("metadata") or {}).get("deletionTimestamp"))
+        retries = []  # heap of (due, sequence, outcome)
+        sequence = itertools.count()
+        in_flight = {}
         waiting = []
         outcomes = []
+        next_poll = self.clock()
         pool = ThreadPoolExecutor(max_workers=workers)
+
+        def settle(outcome, kind, retry_allowed=True):
+            now = self.clock()
+            if kind == "retry" and self.check_mode and outcome.message:
+                outcome.kind = "would_be_blocked"
+                outcomes.append(outcome)
+            elif kind == "retry" and retry_allowed:
+                heapq.heappush(retries, (now + self.options.eviction_retry_interval, next(sequence), outcome))
+            elif kind == "retry":
+                outcome.kind = "blocked" if outcome.message else "timeout"
+                outcomes.append(outcome)
+            elif kind == "accepted" and not self.check_mode:
+                outcome.kind = "accepted"
+                outcome.accepted_at = now
+                waiting.append(outcome)
+            else:
+                outcome.kind = kind
+                if kind == "gone":
+                    outcome.gone_at = now
+                outcomes.append(outcome)
+            if kind == "accepted":
+                return now
+            return None
+
         try:
-            pending = set(pool.submit(self._evict_one, d, deadline) for d in decisions)
-            next_poll = self.clock()
-            while pending or waiting:
-                if pending:
-                    timeout = self.options.poll_interval if waiting else None
-                    if deadline is not None:
-                        left = max(0.0, deadline - self.clock())
-                        timeout = left if timeout is None else min(timeout, left)
-                    if waiting:
-                        timeout = max(0.0, min(timeout, next_poll - self.clock()))
-                    done, pending = wait_futures(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        outcome = future.result()
-                        if outcome.kind == "accepted" and not self.check_mode:
-                            outcome.accepted_at = self.clock()
-                            last_accepted = outcome.accepted_at
-                            waiting.append(outcome)
-                        else:
-                            outcomes.append(outcome)
-                if waiting and self.clock() >= next_poll:
-                    waiting = self._poll_gone(waiting, outcomes)
-                    next_poll = self.clock() + self.options.poll_interval
-                if deadline is not None and self.clock() >= deadline:
+            while ready or retries or in_flight or waiting:
+                now = self.clock()
+                if deadline is not None and now >= deadline:
                     self._timed_out = True
                     self._stop.set()
-                    for outcome in (future.result() for future in pending):
-                        outcomes.append(outcome)
-                    pending = set()
+                    for future, outcome in list(in_flight.items()):
+                        accepted = settle(outcome, future.result(), retry_allowed=False)
+                        last_accepted = accepted or last_accepted
+                    in_flight = {}
+                    for outcome in list(ready) + [entry[2] for entry in retries]:
+                        settle(outcome, "retry", retry_allowed=False)
+                    ready.clear()
+                    retries = []
                     if waiting:
                         waiting = self._poll_gone(waiting, outcomes)
                     for outcome in waiting:
                         outcome.kind = "terminating"
                         outcomes.append(outcome)
                     waiting = []
-                elif waiting and not pending:
-                    self._stop.wait(max(0.0, next_poll - self.clock()))
+                    break
+                while retries and retries[0][0] <= now:
+                    ready.append(heapq.heappop(retries)[2])
+                while ready and len(in_flight) < workers:
+                    outcome = ready.popleft()
+                    in_flight[pool.submit(self._attempt, outcome)] = outcome
+                wake = [deadline] if deadline is not None else []
+                if retries:
+                    wake.append(retries[0][0])
+                if waiting:
+                    wake.append(next_poll)
+                timeout = max(0.0, min(wake) - now) if wake else None
+                if in_flight:
+                    done, _pending = wait_futures(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        accepted = settle(in_flight.pop(future), future.result())
+                        last_accepted = accepted or last_accepted
+                elif timeout:
+                    self._stop.wait(timeout)
+                if waiting and self.clock() >= next_poll:
+                    waiting = self._poll_gone(waiting, outcomes)
+                    next_poll = self.clock() + self.options.poll_interval
         finally:
             self._stop.set()
             pool.shutdown(wait=True)
@@ -485,7 +518,7 @@ class NodeDrainer(object):
                 fresh = self.client.get_pod(decision.namespace, decision.name)
                 outcome.wait_errors = 0
             except NodeOpsError as err:
-                outcome.wait_errors = getattr(outcome, "wait_errors", 0) + 1
+                outcome.wait_errors += 1
                 if outcome.wait_errors >= MAX_WAIT_ERRORS:
                     outcome.kind = "failed"
                     outcome.message = "evicted, but checking whether it is gone failed: %s" % err.message
@@ -536,7 +569,7 @@ class NodeDrainer(object):
             decision = outcome.decision
             entry = dict(namespace=decision.namespace, name=decision.name, uid=decision.uid)
             if outcome.kind in ("gone_after_eviction", "not_waited", "gone", "accepted"):
-                end = getattr(outcome, "gone_at", None) or self.clock()
+                end = outcome.gone_at or self.clock()
                 entry["duration"] = _round(end - outcome.started) if outcome.kind != "accepted" else 0.0
                 entry["already_gone"] = outcome.kind == "gone"
                 done.append(entry)

@@ -448,6 +448,8 @@ def join(paths, container, node_name, control_plane=False, port=None, era="moder
     pem_name = "kubelet-client-%s.pem" % stamp
     server = "https://%s:%d" % (HOST_FROM_CONTAINERS, port)
 
+    # kubelet restarts in a loop until joined: keep it stopped while its files change
+    podman.exec(container, "systemctl", "stop", "kubelet.service")
     podman.write_file(container, "/etc/kubernetes/pki/ca.crt", ca_pem, "0644")
     podman.write_file(container, "/var/lib/kubelet/pki/" + pem_name, crt_pem + key_pem, "0600")
     podman.exec(container, "ln", "-sfn", "/var/lib/kubelet/pki/" + pem_name,
@@ -459,7 +461,7 @@ def join(paths, container, node_name, control_plane=False, port=None, era="moder
         podman.exec(container, "systemctl", "enable", "--now", "docker.service")
     podman.exec(container, "systemctl", "enable", "--now", "containerd.service")
     podman.exec(container, "systemctl", "enable", "kubelet.service")
-    podman.exec(container, "systemctl", "restart", "kubelet.service")
+    podman.exec(container, "systemctl", "start", "kubelet.service")
     log("joined %s as node %s%s" % (container, node_name, " (control plane)" if control_plane else ""))
     if wait or (control_plane and mark_control_plane):
         wait_nodes_ready(paths, [node_name], timeout=120)

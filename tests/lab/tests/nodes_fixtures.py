@@ -89,7 +89,8 @@ class Lab(object):
 
     def podman(self, *args, check=True, timeout=120):
         env = dict(self.env)
-        env["CONTAINERS_CONF"] = self.containers_conf
+        if os.path.exists(self.containers_conf):  # `lab down` removes it
+            env["CONTAINERS_CONF"] = self.containers_conf
         proc = subprocess.run(["podman"] + list(args), env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, timeout=timeout)
         if check and proc.returncode != 0:
@@ -145,19 +146,27 @@ class Lab(object):
                              % (needle, unit, container, since, text[-3000:]))
 
 
+_SHARED = {}
+
+
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    """A running lab (3 nodes), brought up once per test session and torn down at the end."""
+def lab(request, tmp_path_factory):
+    """A running lab (3 nodes), brought up once per test session and torn down at the end.
+
+    The fixture is imported into several test modules, which gives one
+    fixture definition per module; the lab itself is shared through _SHARED.
+    """
     why = lab_requirements_missing()
     if why:
         pytest.skip(why)
+    if "lab" in _SHARED:
+        return _SHARED["lab"]
     lab_dir = str(tmp_path_factory.mktemp("nodeops-lab"))
     the_lab = Lab(lab_dir, free_port())
+    _SHARED["lab"] = the_lab
+    request.addfinalizer(lambda: the_lab.cli("down", check=False))
     started = time.time()
     proc = the_lab.cli("up")
     the_lab.up_output = proc.stdout
     the_lab.up_seconds = time.time() - started
-    try:
-        yield the_lab
-    finally:
-        the_lab.cli("down", check=False)
+    return the_lab

@@ -164,7 +164,20 @@ def test_unready_pod_eviction_rules(k8s):
         spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="nginx:1")])))
     wait_for(lambda: k8s.core.read_namespaced_pod("d-unready", NS).status.phase == "Running")
     wait_for(lambda: pdb_status(k8s, "d").expected_pods == 3)
+    k8s.policy.patch_namespaced_pod_disruption_budget("d", NS, {"spec": {"minAvailable": 3}})
+    wait_for(lambda: pdb_status(k8s, "d").desired_healthy == 3)
+    with pytest.raises(ApiException) as err:
+        evict(k8s, "d-unready")
+    assert err.value.status == 429
+    assert json.loads(err.value.body)["details"]["causes"][0]["message"] == \
+        "The disruption budget d needs 3 healthy pods and has 2 currently"
+    k8s.policy.patch_namespaced_pod_disruption_budget("d", NS, {"spec": {"minAvailable": 2}})
+    wait_for(lambda: pdb_status(k8s, "d").desired_healthy == 2)
     assert evict(k8s, "d-unready")["status"] == "Success"
+    # evicting a pod that is already terminating is accepted without spending budget
+    name = live_pods(k8s, "app=d")[0].metadata.name
+    k8s.core.delete_namespaced_pod(name, NS)
+    assert evict(k8s, name)["status"] == "Success"
 
 
 def test_node_lifecycle_unknown_when_heartbeats_stop(k8s, lab):

@@ -22,6 +22,8 @@ def main(argv=None):
                         help="multiplier for every simulated delay (1.0 = real-world timings)")
     parser.add_argument("--advertise-host", action="append", default=[],
                         help="extra DNS name or IP for the serving certificate (repeatable)")
+    parser.add_argument("--kubernetes-version", default=None,
+                        help="version reported by /version and simulated kubelets (default v1.30.2)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
@@ -29,7 +31,7 @@ def main(argv=None):
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.WARNING),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     server = Server(args.port, args.state_dir, seed=args.seed, time_scale=args.time_scale,
-                    advertise_hosts=args.advertise_host)
+                    advertise_hosts=args.advertise_host, kubernetes_version=args.kubernetes_version)
     try:
         asyncio.run(server.run())
     except KeyboardInterrupt:

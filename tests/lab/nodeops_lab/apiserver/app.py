@@ -7,6 +7,7 @@ import csv
 import json
 import logging
 import os
+import re
 import time
 
 import yaml
@@ -21,18 +22,33 @@ from .util import get_path
 
 LOG = logging.getLogger("nodeops_lab.apiserver")
 
-SERVER_VERSION = {
-    "major": "1",
-    "minor": "30",
-    "gitVersion": "v1.30.2",
-    "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean",
-    "buildDate": "2024-06-11T00:00:00Z",
-    "goVersion": "go1.22.4",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
-KUBELET_VERSION = SERVER_VERSION["gitVersion"]
+DEFAULT_VERSION = "v1.30.2"
+SERVER_VERSION = {}
+KUBELET_VERSION = DEFAULT_VERSION
+
+
+def set_version(git_version=DEFAULT_VERSION):
+    """Set the version the simulation reports (``/version``, simulated kubelets)."""
+    global KUBELET_VERSION
+    match = re.match(r"^v(\d+)\.(\d+)\.(\d+)([-+].*)?$", git_version)
+    if not match:
+        raise ValueError("not a Kubernetes version like v1.32.2: %r" % git_version)
+    SERVER_VERSION.clear()
+    SERVER_VERSION.update({
+        "major": match.group(1),
+        "minor": match.group(2),
+        "gitVersion": git_version,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2025-01-01T00:00:00Z",
+        "goVersion": "go1.23.6",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+    KUBELET_VERSION = git_version
+
+
+set_version()
 PUBLIC_PATHS = {"/healthz", "/livez", "/readyz", "/version", "/version/"}
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .. import pki
 from . import errors, resources
-from .app import API
+from .app import API, set_version
 from .controllers import Simulation
 from .registry import SYSTEM_USER, Registry
 from .store import Store
@@ -36,7 +36,8 @@ def _is_ip(text):
 
 
 class Server:
-    def __init__(self, port, state_dir, seed=None, time_scale=1.0, advertise_hosts=(), host="0.0.0.0"):
+    def __init__(self, port, state_dir, seed=None, time_scale=1.0, advertise_hosts=(), host="0.0.0.0",
+                 kubernetes_version=None):
         self.port = port
         self.host = host
         self.state_dir = os.path.abspath(state_dir)
@@ -48,6 +49,8 @@ class Server:
         self.time_scale = float(time_scale)
         self.advertise_hosts = list(advertise_hosts)
         self.advertise_ip = "127.0.0.1"
+        if kubernetes_version:
+            set_version(kubernetes_version)
         self.store = Store()
         self.registry = Registry(self.store, self.time_scale)
         self.api = API(self)
