@@ -330,7 +330,7 @@ class NodeDrainer(object):
         decisions = filters.decide_all(pods, self.options.filter_options(), self.client.daemonset_exists,
                                        now=self.now())
         self.result["skipped_pods"] = [dict(namespace=d.namespace, name=d.name, reason=d.reason)
-                                  for d in decisions if d.action == filters.SKIP]
+                                       for d in decisions if d.action == filters.SKIP]
         self.result["refused"] = [dict(namespace=d.namespace, name=d.name, reason=d.reason, override=d.override)
                                   for d in decisions if d.action == filters.REFUSE]
         self.result["drain_warnings"] = filters.warning_messages(decisions)
@@ -433,6 +433,7 @@ class NodeDrainer(object):
         waiting = []
         outcomes = []
         next_poll = self.clock()
+        next_budget_check = self.clock() + self.options.poll_interval
         pool = ThreadPoolExecutor(max_workers=workers)
 
         def settle(outcome, kind, retry_allowed=True):
@@ -481,12 +482,15 @@ class NodeDrainer(object):
                     break
                 while retries and retries[0][0] <= now:
                     ready.append(heapq.heappop(retries)[2])
+                if retries and now >= next_budget_check:
+                    retries = self._release_allowed(retries, ready)
+                    next_budget_check = self.clock() + self.options.poll_interval
                 while ready and len(in_flight) < workers:
                     outcome = ready.popleft()
                     in_flight[pool.submit(self._attempt, outcome)] = outcome
                 wake = [deadline] if deadline is not None else []
                 if retries:
-                    wake.append(retries[0][0])
+                    wake.append(min(retries[0][0], next_budget_check))
                 if waiting:
                     wake.append(next_poll)
                 timeout = max(0.0, min(wake) - now) if wake else None
@@ -507,6 +511,42 @@ class NodeDrainer(object):
         self.result["durations"]["evict"] = _round(last_accepted - evict_started)
         self.result["durations"]["wait"] = _round(done_at - last_accepted)
         self._record(outcomes)
+
+    def _release_allowed(self, retries, ready):
+        """Move pods refused by a budget that now allows disruptions from the schedule to ``ready``.
+
+        kubectl retries every pod blindly after its delay; reading the budgets instead lets a pod go
+        as soon as its PodDisruptionBudget has room, and never sends more pods than that room.
+        Pods without a readable budget keep their scheduled retry.
+        """
+        room = {}
+        budgets = {}
+        kept = []
+        for entry in sorted(retries):
+            outcome = entry[2]
+            namespace = outcome.decision.namespace
+            if outcome.message is None:
+                kept.append(entry)
+                continue
+            if namespace not in budgets:
+                try:
+                    budgets[namespace] = self.client.list_pdbs(namespace)
+                except NodeOpsError:
+                    budgets[namespace] = None
+            if budgets[namespace] is None:
+                kept.append(entry)
+                continue
+            matching = matching_pdbs(budgets[namespace], outcome.decision.pod)
+            keys = [(namespace, (pdb.get("metadata") or {}).get("name")) for pdb in matching]
+            for key, pdb in zip(keys, matching):
+                room.setdefault(key, (pdb.get("status") or {}).get("disruptionsAllowed", 0))
+            if len(matching) == 1 and room[keys[0]] > 0:
+                room[keys[0]] -= 1
+                ready.append(outcome)
+            else:
+                kept.append(entry)
+        heapq.heapify(kept)
+        return kept
 
     def _poll_gone(self, waiting, outcomes):
         """GET each evicted pod; 404 or a new UID (a StatefulSet pod recreated under its name) means gone."""

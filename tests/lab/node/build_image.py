@@ -242,7 +242,7 @@ def build(tag, cache_dir):
                    "--change", "CMD [\"/sbin/init\"]",
                    "--change", "STOPSIGNAL=SIGRTMIN+3",
                    "--change", "ENV=container=podman",
-                   "--change", "LABEL=nodeops-lab=1",
+                   "--change", "LABEL=nodeops-lab.image=node",
                    "--change", "LABEL=nodeops-lab.inputs-hash=" + tag.rsplit(":", 1)[1],
                    "--message", "nodeops lab node image (kubelet simulation, containerd, docker.io)",
                    "-", tag, stdin=tar.stdout, capture=True)
@@ -269,7 +269,23 @@ def ensure_image(force=False, cache_dir=None):
     else:
         log("%s is up to date (inputs unchanged), build skipped" % tag)
     podman("tag", tag, IMAGE_REPO + ":latest", capture=True)
+    prune_old_images(tag)
     return tag
+
+
+def prune_old_images(keep):
+    """Remove older hashed tags of the node image unless a container uses them."""
+    proc = podman("images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_REPO, check=False, capture=True)
+    for ref in (proc.stdout or "").split():
+        if ref in (keep, IMAGE_REPO + ":latest") or not ref.startswith(IMAGE_REPO + ":"):
+            continue
+        if podman("rmi", ref, check=False, capture=True).returncode == 0:
+            log("removed old image %s" % ref)
+    # untagged leftovers of --force rebuilds (only this image's, by label)
+    proc = podman("images", "-q", "--filter", "dangling=true", "--filter", "label=nodeops-lab.image=node",
+                  check=False, capture=True)
+    for image_id in (proc.stdout or "").split():
+        podman("rmi", image_id, check=False, capture=True)
 
 
 def main(argv=None):

@@ -1072,10 +1072,15 @@ class Kubelet(object):
             self.check_runtime(now)
             errors = self.runtime_errors(now)
             if errors and self.last_runtime_ok is not None:
-                error("kubelet.go:2400", "Skipping pod synchronization", err=errors[0] if len(errors) == 1 else "[%s]" % ", ".join(errors))
-            try:
-                if not self.registered and self.s["register_node"]:
+                aggregate = errors[0] if len(errors) == 1 else "[%s]" % ", ".join(errors)
+                error("kubelet.go:2400", "Skipping pod synchronization", err=aggregate)
+            if not self.registered and self.s["register_node"]:
+                try:
                     self.register()
+                except (ApiError, urllib.error.URLError, OSError, ValueError) as exc:
+                    error("kubelet_node_status.go:96", "Unable to register node with API server",
+                          err=str(exc), node=self.node_name)
+            try:
                 if self.registered:
                     self.post_status(now)
                     self.renew_lease(now)

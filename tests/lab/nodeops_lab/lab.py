@@ -362,6 +362,9 @@ def ensure_container(podman, paths, container, node_name, control_plane, image=I
         if labels.get(LABEL + ".dir") != paths.lab_dir:
             raise SystemExit("container %s exists but does not belong to this lab (%s); remove it or use "
                              "its NODEOPS_LAB_DIR" % (container, labels.get(LABEL + ".dir")))
+        current = podman.run("image", "inspect", "--format", "{{.Id}}", image, check=False).stdout.strip()
+        if current and info.get("Image") and info["Image"] != current:
+            log("note: %s runs an older node image; `lab down` and `lab up` to use the new one" % container)
         if not info.get("State", {}).get("Running"):
             log("starting existing container %s" % container)
             podman.run("start", container)

@@ -1,6 +1,7 @@
 """The drain procedure against an in-memory cluster: cordon, plan, evictions, waits, failures."""
 
 import threading
+import time
 
 import pytest
 
@@ -211,6 +212,36 @@ def test_an_eviction_refused_by_a_budget_is_retried_until_it_is_allowed():
     result = drain(cluster)
     assert names(result["evicted"]) == ["web-0", "web-1"]
     assert len([c for c in cluster.calls_of("evict") if c[2] == "web-0"]) == 3
+
+
+def test_a_refused_eviction_is_retried_as_soon_as_its_budget_has_room_again():
+    cluster = web_cluster(count=1)
+    cluster.pdbs = [make_pdb("web", match_labels={"app": "web"}, disruptions_allowed=1)]
+    cluster.eviction_script[("default", "web-0")] = [429, None]
+    started = time.monotonic()
+    result = drain(cluster, eviction_retry_interval=30, poll_interval=0.02)
+    assert time.monotonic() - started < 5
+    assert names(result["evicted"]) == ["web-0"]
+
+
+def test_a_budget_with_room_for_one_releases_one_waiting_pod_per_check():
+    cluster = web_cluster(count=3)
+    cluster.pdbs = [make_pdb("web", match_labels={"app": "web"}, disruptions_allowed=1)]
+    for i in range(3):
+        cluster.eviction_script[("default", "web-%d" % i)] = [429, None]
+    released = []
+    original = cluster.evict_pod
+
+    def evict(namespace, name, grace_period=None, dry_run=False):
+        released.append((round(time.monotonic(), 2), name))
+        return original(namespace, name, grace_period, dry_run)
+
+    cluster.evict_pod = evict
+    result = drain(cluster, eviction_retry_interval=30, poll_interval=0.1)
+    assert names(result["evicted"]) == ["web-0", "web-1", "web-2"]
+    retry_times = sorted(t for t, _name in released[3:])
+    assert len(retry_times) == 3
+    assert retry_times[1] - retry_times[0] >= 0.05 and retry_times[2] - retry_times[1] >= 0.05
 
 
 def test_an_eviction_still_refused_at_the_timeout_is_reported_with_the_blocking_budget():
