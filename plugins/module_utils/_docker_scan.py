@@ -100,8 +100,8 @@ def blocking_message(report, scope):
     lines = []
     for item in report["findings"]:
         if item["id"] in report["blocking"]:
-            lines.append("%s [%s] %s; breaks: %s; fix: %s" % (item["id"], item["where"], item["what"],
-                                                               item["breaks"], item["fix"]))
+            lines.append("%s [%s] %s; breaks: %s; fix: %s"
+                         % (item["id"], item["where"], item["what"], item["breaks"], item["fix"]))
     return ("%s: %d blocking finding(s) stop the switch to containerd. Fix them, or acknowledge each by id in "
             "'acknowledge' once you know the consequence: %s" % (scope, len(lines), " | ".join(lines)))
 
@@ -190,8 +190,7 @@ def classify_host_path(path):
 
 def _containers(spec):
     for key in ("initContainers", "containers", "ephemeralContainers"):
-        for container in spec.get(key) or []:
-            yield container
+        yield from spec.get(key) or []
 
 
 def _container_text(container):
@@ -251,9 +250,15 @@ def pod_spec_findings(spec, where):
     reaches_host = bool(spec.get("hostPID")) or bool(host_path_volumes)
     for container in _containers(spec):
         name = container.get("name")
+        text = _container_text(container)
+        if "DOCKER_HOST=tcp:" in text:
+            findings.append(finding(
+                "docker-host-tcp", "%s/%s" % (where, name), "warning",
+                "container %s talks to a Docker daemon over TCP (DOCKER_HOST)" % name,
+                "if that daemon is a node's Docker, it no longer runs the Kubernetes containers",
+                "check which daemon DOCKER_HOST points at", containers=[name]))
         if name not in references:
             continue
-        text = _container_text(container)
         privileged = bool((container.get("securityContext") or {}).get("privileged"))
         if privileged:
             host = reaches_host or _escapes_to_host(text)
@@ -265,12 +270,6 @@ def pod_spec_findings(spec, where):
                 "probably Docker-in-Docker (no hostPID, no hostPath): unaffected unless it talks to the node's Docker",
                 "rewrite the commands for crictl/ctr (namespace k8s.io) or acknowledge after checking",
                 containers=[name]))
-        elif "DOCKER_HOST=tcp:" in text:
-            findings.append(finding(
-                "docker-host-tcp", "%s/%s" % (where, name), "warning",
-                "container %s talks to a Docker daemon over TCP (DOCKER_HOST)" % name,
-                "if that daemon is a node's Docker, it no longer runs the Kubernetes containers",
-                "check which daemon DOCKER_HOST points at", containers=[name]))
     never = sorted(container.get("name") for container in _containers(spec)
                    if container.get("imagePullPolicy") == "Never")
     if never:
@@ -389,8 +388,8 @@ def scan_cluster(objects):
         if node["runtime"] == "docker" and _version_at_least(node["kubelet_version"], (1, 24)):
             findings.append(finding(
                 "cri-dockerd", where, "info",
-                "kubelet %s uses Docker through cri-dockerd (%s)" % (node["kubelet_version"],
-                                                                      node["container_runtime_version"]),
+                "kubelet %s uses Docker through cri-dockerd (%s)"
+                % (node["kubelet_version"], node["container_runtime_version"]),
                 "nothing by itself; cri-dockerd is stopped together with Docker",
                 "disable cri-docker.service and cri-docker.socket after the switch", nodes=[node["name"]]))
         elif node["runtime"] not in ("docker", "containerd"):
@@ -972,12 +971,11 @@ def _variables(text, path):
     return names
 
 
-
 # ---------------------------------------------------------------------------
 # Cluster side: reading the objects
 # ---------------------------------------------------------------------------
 
-# kind -> (API group path, plural, fallback group paths for older clusters)
+# kind, API group path, plural, fallback group paths for older clusters, namespaced
 CLUSTER_RESOURCES = (
     ("Node", "/api/v1", "nodes", (), False),
     ("Pod", "/api/v1", "pods", (), True),

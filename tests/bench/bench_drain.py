@@ -87,7 +87,7 @@ def run_playbook(lab, task, workdir):
         os.path.dirname(PYTHON), "..", "lib"), ANSIBLE_PYTHON_INTERPRETER=PYTHON, ANSIBLE_NOCOLOR="1",
         K8S_AUTH_KUBECONFIG=lab.kubeconfig, ANSIBLE_LOCALHOST_WARNING="0")
     started = time.monotonic()
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", path], env=env,
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", path], env=env, check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     return time.monotonic() - started, proc.returncode == 0, proc.stdout
 
@@ -115,7 +115,7 @@ def bench_ours(lab, timeout, workdir):
 def bench_kubectl(lab, timeout, workdir):
     started = time.monotonic()
     proc = subprocess.run([KUBECTL, "--kubeconfig", lab.kubeconfig, "drain", "w1", "--ignore-daemonsets",
-                           "--delete-emptydir-data", "--force", "--timeout=%ds" % timeout],
+                           "--delete-emptydir-data", "--force", "--timeout=%ds" % timeout], check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     return time.monotonic() - started, proc.returncode == 0, proc.stdout
 
@@ -156,7 +156,7 @@ def main(argv=None):
             print("draining w1 (%d workload pods under budgets + 1 DaemonSet pod) with %s ..."
                   % (TOTAL, label), flush=True)
             seconds, ok, output = runner(lab, args.timeout, workdir)
-            left = len([p for p in workload_pods(lab, "w1")])
+            left = len(list(workload_pods(lab, "w1")))
             rows.append((label, seconds, ok, left, "" if ok else last_error(output)))
             with open(os.path.join(workdir, "%d-output.txt" % index), "w") as handle:
                 handle.write(output)

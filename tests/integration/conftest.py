@@ -250,7 +250,7 @@ class Lab(object):
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
                    ANSIBLE_PYTHON_INTERPRETER=PYTHON, ANSIBLE_LOCALHOST_WARNING="0")
         proc = subprocess.run(command, env=env, cwd=self.state_dir, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=600, check=False)
         result = {}
         if os.path.exists(out_file):
             with open(out_file) as handle:

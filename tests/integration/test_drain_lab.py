@@ -202,8 +202,8 @@ DRAIN_TASK = """
 
 @pytest.mark.parametrize("uncordon, left_cordoned", [(False, True), (True, False)],
                          ids=["the node is left cordoned", "uncordon_on_failure uncordons it"])
-def test_a_budget_that_never_allows_eviction_fails_at_the_timeout_naming_the_budget(start_lab, uncordon,
-                                                                                   left_cordoned):
+def test_a_budget_that_never_allows_eviction_fails_at_the_timeout_naming_the_budget(
+        start_lab, uncordon, left_cordoned):
     lab = ready_on_w1(start_lab, [deployment("web", 2), pdb("web", "web", min_available=2)], running=2)
     rc, result, output = lab.playbook(DRAIN_TASK.format(timeout=4, uncordon=str(uncordon).lower()))
     assert rc != 0, output

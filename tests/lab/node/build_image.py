@@ -4,7 +4,7 @@
     python3 tests/lab/node/build_image.py [--force] [--print-tag] [--cache-dir DIR]
 
 Steps: debootstrap --variant=minbase bookworm (with packages.txt), copy the
-lab files (rootfs/ overlay and the kubelet simulation), run
+lab files (the files/ overlay and the kubelet simulation), run
 configure-rootfs.py inside the chroot, trim, then `podman import` the tree as
 localhost/nodeops-lab-node:<inputs hash> and tag it :latest as well.
 
@@ -38,6 +38,11 @@ REPO_ROOT = os.path.abspath(os.path.join(NODE_DIR, "..", "..", ".."))
 IMAGE_REPO = "localhost/nodeops-lab-node"
 SUITE = "bookworm"
 MIRROR_ENV = "NODEOPS_LAB_DEBIAN_MIRROR"
+# files/ is copied over the rootfs; these must be there
+REQUIRED_FILES = ("etc/systemd/system/kubelet.service",
+                  "etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+                  "var/lib/kubelet/config.yaml", "var/lib/kubelet/kubeadm-flags.env",
+                  "etc/nodeops-lab/kubelet-version")
 
 
 def log(msg):
@@ -193,7 +198,10 @@ def trim_rootfs(root):
 
 
 def install_lab_files(root):
-    overlay = os.path.join(NODE_DIR, "rootfs")
+    overlay = os.path.join(NODE_DIR, "files")
+    for required in REQUIRED_FILES:
+        if not os.path.isfile(os.path.join(overlay, required)):
+            raise SystemExit("build-image: missing build input %s" % os.path.join(overlay, required))
     for dirpath, _dirnames, filenames in os.walk(overlay):
         rel = os.path.relpath(dirpath, overlay)
         dest_dir = os.path.normpath(os.path.join(root, rel))

@@ -141,8 +141,8 @@ def test_a_refused_drain_changes_nothing_and_names_every_pod_and_override():
 
 
 def test_the_refusal_message_lists_causes_in_the_order_the_pods_were_found():
-    cluster = FakeCluster(nodes=[make_node("w1")], pods=[make_pod("bare", owner=None),
-                                                          make_pod("cache", emptydir=True)])
+    cluster = FakeCluster(nodes=[make_node("w1")],
+                          pods=[make_pod("bare", owner=None), make_pod("cache", emptydir=True)])
     error = failed_drain(cluster)
     assert error.message == (
         'cannot drain node "w1": '

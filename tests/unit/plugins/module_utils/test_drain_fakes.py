@@ -152,7 +152,7 @@ class FakeCluster(object):
     def list_pods(self, node_name, label_selector=None, limit=None):
         self._record("list_pods", node_name, label_selector, limit)
         if self.list_error:
-            raise self.list_error
+            raise self.list_error  # pylint: disable=raising-bad-type
         selector = parse_label_selector(label_selector)
         with self.lock:
             return [copy.deepcopy(p) for p in self.pods.values()

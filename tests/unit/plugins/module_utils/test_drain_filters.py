@@ -244,7 +244,7 @@ def test_selectors_match_like_the_api_server(text, labels, matches):
     ("prio>high", "must be an integer"),
     ("app web", "expected an operator"),
     ("/app=x", "empty prefix"),
-], ids=lambda value: repr(value))
+], ids=repr)
 def test_invalid_selectors_are_refused_with_the_position_and_an_example(text, fragment):
     with pytest.raises(NodeOpsError) as caught:
         f.parse_label_selector(text)

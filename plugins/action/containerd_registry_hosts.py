@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of ``nodeops.kubernetes.containerd_registry_hosts``.
+
+hosts.toml files are read from the node, merged with tomlkit here and written
+back through ``ansible.builtin.copy``; the node needs nothing but Python's
+standard library.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_registry import (
+    DEFAULT_CERTS_DIR,
+    DEFAULT_PROXY_DROPIN,
+    merge_hosts_toml,
+    plan_registry_files,
+    render_proxy_dropin,
+)
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
+    make_diff,
+    remote_read,
+    remote_write,
+)
+
+ARGUMENT_SPEC = dict(
+    registry_mirrors=dict(type="list", elements="str", default=[]),
+    insecure_registries=dict(type="list", elements="str", default=[]),
+    http_proxy=dict(type="str"),
+    https_proxy=dict(type="str"),
+    no_proxy=dict(type="str"),
+    certs_dir=dict(type="path", default=DEFAULT_CERTS_DIR),
+    proxy_dropin_path=dict(type="path", default=DEFAULT_PROXY_DROPIN),
+    backup=dict(type="bool", default=True),
+)
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = True
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            result.update(self._apply(args, task_vars))
+            for warning in result["registry_warnings"]:
+                self._display.warning(warning)
+        except NodeOpsError as exc:
+            result.update(exc.to_result())
+            result["failed"] = True
+            result["changed"] = False
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    def _apply(self, args, task_vars):
+        planned, untranslatable = plan_registry_files(args["certs_dir"], args["registry_mirrors"],
+                                                      args["insecure_registries"])
+        files = []
+        diffs = []
+        warnings = []
+        if untranslatable:
+            warnings.append("insecure registries given as CIDR ranges cannot be written for containerd: %s; "
+                            "list those registries by name" % ", ".join(untranslatable))
+        writes = []
+        for path, plan in sorted(planned.items()):
+            stat, text = remote_read(self, path, task_vars)
+            merged = merge_hosts_toml(text, path, plan["server"], plan["hosts"])
+            warnings.extend(merged["warnings"])
+            files.append({"path": path, "registry": plan["registry"], "changed": merged["changed"],
+                          "created": text is None, "hosts": [url for url, _options in plan["hosts"]]})
+            if merged["changed"]:
+                diffs.append(make_diff(text or "", merged["text"], path))
+                writes.append((files[-1], path, merged["text"], stat, text is not None))
+        proxy_text = render_proxy_dropin(args["http_proxy"], args["https_proxy"], args["no_proxy"])
+        proxy = {"path": args["proxy_dropin_path"], "changed": False, "created": False}
+        if proxy_text is not None:
+            stat, text = remote_read(self, args["proxy_dropin_path"], task_vars)
+            proxy.update(changed=text != proxy_text, created=text is None)
+            if proxy["changed"]:
+                diffs.append(make_diff(text or "", proxy_text, args["proxy_dropin_path"]))
+                writes.append((proxy, args["proxy_dropin_path"], proxy_text, stat, text is not None))
+        if not self._task.check_mode:
+            for record, path, content, stat, existed in writes:
+                backup_file = remote_write(self, path, content, stat, args["backup"] and existed, task_vars)
+                if backup_file:
+                    record["backup_file"] = backup_file
+        result = {
+            "changed": bool(writes),
+            "files": files,
+            "proxy_dropin": proxy,
+            "daemon_reload_needed": proxy["changed"],
+            "untranslatable": untranslatable,
+            "registry_warnings": warnings,
+        }
+        if self._task.diff and diffs:
+            result["diff"] = diffs
+        return result
