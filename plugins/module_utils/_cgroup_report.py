@@ -316,6 +316,8 @@ def _drain_summary(result):
         return None
     return {
         "evicted": _pod_names(result.get("evicted")) + _pod_names(result.get("deleted")),
+        "evicted_uids": [p.get("uid") for p in (result.get("evicted") or []) + (result.get("deleted") or [])
+                         if isinstance(p, dict) and p.get("uid")],
         "skipped_pods": len(result.get("skipped_pods") or []),
         "node_left_cordoned": result.get("node_left_cordoned"),
         "durations": result.get("durations"),

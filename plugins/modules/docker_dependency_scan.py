@@ -163,21 +163,41 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import (
 )
 
 
+def _get_json(api_client, path, query):
+    """GET ``path`` with ``query`` and return the raw body; errors raise ApiException.
+
+    kubernetes >= 35 (new generator) builds requests with ``param_serialize`` and
+    ``call_api(method, url, ...)`` returns the response without checking its status;
+    older clients take ``call_api(path, method, query_params=...)`` and raise themselves.
+    """
+    headers = {"Accept": "application/json"}
+    if hasattr(api_client, "param_serialize"):
+        method, url, headers, body, post_params = api_client.param_serialize(
+            "GET", path, query_params=list(query.items()), header_params=headers, auth_settings=["BearerToken"])
+        response = api_client.call_api(method, url, header_params=headers, body=body, post_params=post_params)
+        data = response.read()
+        if not 200 <= response.status <= 299:
+            raise ApiException(http_resp=response)
+        return data
+    response = api_client.call_api(
+        path, "GET", query_params=list(query.items()), header_params=headers,
+        auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
+    return response.data
+
+
 def make_getter(params):
     """Return ``get(path, query)`` reading a List from the API server as a plain dict."""
     api_client = get_api_client(params)
 
     def get(path, query):
         try:
-            response = api_client.call_api(
-                path, "GET", query_params=list(query.items()), header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
+            data = _get_json(api_client, path, query)
         except (ApiException, Urllib3HTTPError, OSError) as exc:
             if getattr(exc, "status", None) == 404:
                 raise NotFound(path)
             raise_for_api_error(exc, "cannot list %s" % path, params)
         try:
-            return json.loads(response.data)
+            return json.loads(data)
         except ValueError as exc:
             raise NodeOpsError("the API server sent something that is not JSON for %s: %s" % (path, exc))
 

@@ -1065,11 +1065,19 @@ class Kubelet(object):
         return True
 
     # -- main loop --------------------------------------------------------------
+    def _runtime_loop(self):
+        """Probe the runtime on its own thread, as the real kubelet's runtime
+        health checks run apart from its node status updates: a slow or hung
+        runtime never delays the heartbeat."""
+        while not self.stop.wait(self.s["status_frequency"]):
+            self.check_runtime(time.time())
+
     def run(self):
         freq = self.s["status_frequency"]
+        self.check_runtime(time.time())
+        threading.Thread(target=self._runtime_loop, name="runtime-probe", daemon=True).start()
         while not self.stop.is_set():
             now = time.time()
-            self.check_runtime(now)
             errors = self.runtime_errors(now)
             if errors and self.last_runtime_ok is not None:
                 aggregate = errors[0] if len(errors) == 1 else "[%s]" % ", ".join(errors)

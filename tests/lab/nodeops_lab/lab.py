@@ -251,22 +251,45 @@ def _tail(path, lines=20):
         return ""
 
 
-def stop_apiserver(paths, timeout=15):
-    pid = apiserver_pid(paths)
-    if not pid:
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + timeout
-    while time.time() < deadline and _pid_alive(pid):
+def apiserver_pids_for_dir(lab_dir):
+    """Simulated API servers started with --state-dir <lab_dir> (even without a pid file)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.2)
-    if _pid_alive(pid) and _is_apiserver(pid):
-        os.kill(pid, signal.SIGKILL)
-    log("stopped simulated API server (pid %d)" % pid)
-    return True
+            with open("/proc/%s/cmdline" % entry, "rb") as fh:
+                argv = fh.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if "nodeops_lab.apiserver" not in argv:
+            continue
+        for i, arg in enumerate(argv):
+            value = argv[i + 1] if arg == "--state-dir" and i + 1 < len(argv) else \
+                (arg.split("=", 1)[1] if arg.startswith("--state-dir=") else None)
+            if value and os.path.abspath(value) == lab_dir:
+                pids.append(int(entry))
+    return pids
+
+
+def stop_apiserver(paths, timeout=15):
+    pids = set(apiserver_pids_for_dir(paths.lab_dir))
+    pid = apiserver_pid(paths)
+    if pid:
+        pids.add(pid)
+    for pid in sorted(pids):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + timeout
+        while time.time() < deadline and _pid_alive(pid):
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.2)
+        if _pid_alive(pid) and _is_apiserver(pid):
+            os.kill(pid, signal.SIGKILL)
+        log("stopped simulated API server (pid %d)" % pid)
+    return bool(pids)
 
 
 # --------------------------------------------------------------------------- kubernetes client

@@ -151,3 +151,8 @@ def k8s(lab):
 
     yield Clients
     api_client.close()
+
+
+def pytest_configure(config):
+    """Register the marker of the tests that start node containers."""
+    config.addinivalue_line("markers", "lab_nodes: tests that start lab node containers (need root and podman)")

@@ -121,6 +121,49 @@ def test_the_getter_decodes_lists_and_turns_404_into_not_found(monkeypatch):
         get("/apis/batch/v1/cronjobs", {"limit": 500})
 
 
+class FakeRestResponse(object):
+    def __init__(self, status, data):
+        self.status = status
+        self.reason = "OK" if status == 200 else "Not Found"
+        self.response = None
+        self.headers = {}
+        self._data = data
+        self.data = None
+
+    def read(self):
+        self.data = self._data
+        return self.data
+
+
+class FakeNewApiClient(object):
+    """The request API of kubernetes >= 35: param_serialize, then call_api(method, url, ...)."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.serialized = []
+
+    def param_serialize(self, method, resource_path, query_params=None, header_params=None, auth_settings=None,
+                        **kwargs):
+        self.serialized.append((method, resource_path, query_params, header_params, auth_settings))
+        return method, "https://api" + resource_path, dict(header_params or {}), None, []
+
+    def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):
+        status, answer = self.answers[url[len("https://api"):]]
+        return FakeRestResponse(status, json.dumps(answer).encode())
+
+
+def test_the_getter_works_with_the_new_client_generation(monkeypatch):
+    client = FakeNewApiClient({"/api/v1/nodes": (200, {"items": [1]}),
+                               "/apis/batch/v1/cronjobs": (404, {"kind": "Status", "code": 404})})
+    monkeypatch.setattr(module, "get_api_client", lambda params: client)
+    get = module.make_getter({})
+    assert get("/api/v1/nodes", {"limit": 500}) == {"items": [1]}
+    assert client.serialized[0] == ("GET", "/api/v1/nodes", [("limit", 500)], {"Accept": "application/json"},
+                                    ["BearerToken"])
+    with pytest.raises(module.NotFound):
+        get("/apis/batch/v1/cronjobs", {"limit": 500})
+
+
 def test_the_getter_reports_forbidden_with_the_rbac_hint(monkeypatch):
     exc = module.ApiException(status=403, reason="Forbidden")
     exc.body = json.dumps({"message": "pods is forbidden"})
