@@ -352,8 +352,9 @@ def node_entry(data):
         "after": drivers(data.get("facts_after")),
         "durations": durations(data.get("marks")),
         "drain": _drain_summary(data.get("drain_result")),
-        "backups": dict((k, v) for k, v in (("kubelet_config", _backup(data.get("kubelet_edit"))),
-                                             ("runtime_config", _backup(data.get("runtime_edit")))) if v),
+        "backups": dict((key, path) for key, path in (
+            ("kubelet_config", _backup(data.get("kubelet_edit"))),
+            ("runtime_config", _backup(data.get("runtime_edit")))) if path),
         "cordoned_before": plan_.get("cordoned_before"),
         "uncordoned": data.get("uncordoned"),
         "notes": list(plan_.get("notes") or []),

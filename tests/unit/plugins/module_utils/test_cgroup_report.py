@@ -32,7 +32,7 @@ CONTAINERD_CGROUPFS = {
 def facts(**changes):
     out = copy.deepcopy(CONTAINERD_CGROUPFS)
     for key, value in changes.items():
-        section, _, field = key.partition("__")
+        section, dummy, field = key.partition("__")
         if field:
             out[section][field] = value
         else:

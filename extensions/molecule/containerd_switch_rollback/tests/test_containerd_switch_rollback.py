@@ -1,0 +1,65 @@
+"""After the failed switch: lab-worker1 back on Docker and cordoned, lab-worker2 untouched."""
+
+import os
+import time
+
+import pytest
+import testinfra
+
+from kubernetes import client, config
+
+LAB_DIR = os.environ.get("NODEOPS_LAB_DIR") or os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], ".lab")
+KUBECONFIG = os.path.join(LAB_DIR, "kubeconfig")
+CRI_ANNOTATION = "kubeadm.alpha.kubernetes.io/cri-socket"
+# lab-worker1 failed and was rolled back (left cordoned); lab-worker2 was never started
+CORDONED = {"lab-worker1": True, "lab-worker2": False}
+
+
+@pytest.fixture
+def node(host):
+    variables = host.ansible.get_variables()
+    if variables["kube_node_name"] not in CORDONED:
+        pytest.skip("workers only")
+    return testinfra.get_host("podman://" + variables["ansible_host"]), variables["kube_node_name"]
+
+
+@pytest.fixture(scope="module")
+def api():
+    return client.CoreV1Api(config.new_client_from_config(KUBECONFIG))
+
+
+def test_node_is_ready_on_docker(node, api):
+    _, name = node
+    deadline = time.time() + 30
+    while True:
+        obj = api.read_node(name)
+        ready = [c for c in obj.status.conditions if c.type == "Ready"]
+        if ready and ready[0].status == "True" or time.time() > deadline:
+            break
+        time.sleep(2)
+    assert ready and ready[0].status == "True", ready
+    assert obj.status.node_info.container_runtime_version.startswith("docker://")
+    assert bool(obj.spec.unschedulable) == CORDONED[name]
+    assert obj.metadata.annotations[CRI_ANNOTATION] == "/var/run/dockershim.sock"
+
+
+def test_kubelet_flags_are_the_docker_ones(node):
+    host, _ = node
+    flags = host.file("/var/lib/kubelet/kubeadm-flags.env").content_string
+    assert "--container-runtime=docker --network-plugin=cni" in flags
+    assert "containerd.sock" not in flags
+
+
+def test_services_run_as_before(node):
+    host, _ = node
+    for unit in ("docker.service", "containerd.service", "kubelet.service"):
+        assert host.service(unit).is_running, unit
+        assert host.service(unit).is_enabled, unit
+
+
+def test_containerd_config_is_docker_s_again(node):
+    host, name = node
+    config_toml = host.file("/etc/containerd/config.toml").content_string
+    if name == "lab-worker1":
+        assert 'disabled_plugins = ["cri"]' in config_toml
+    assert "/etc/containerd/certs.d" not in config_toml
