@@ -12,8 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_config import edit_containerd_text
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
@@ -36,26 +35,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
+class ActionModule(NodeOpsActionBase):
 
     TRANSFERS_FILES = True
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-            result.update(self._apply(args, task_vars))
-        except NodeOpsError as exc:
-            result.update(exc.to_result())
-            result["failed"] = True
-            result["changed"] = False
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+    def run_checked(self, args, task_vars):
+        return self._apply(args, task_vars)
 
     def _default_config(self, binary, path):
         rc, stdout, stderr = remote_command(self, [binary, "config", "default"])

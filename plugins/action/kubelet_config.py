@@ -11,8 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
     edit_result,
@@ -37,26 +36,14 @@ REQUIRED_IF = [
 ]
 
 
-class ActionModule(ActionBase):
+class ActionModule(NodeOpsActionBase):
 
     TRANSFERS_FILES = True
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    REQUIRED_IF = REQUIRED_IF
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
-            result.update(self._apply(args, task_vars))
-        except NodeOpsError as exc:
-            result.update(exc.to_result())
-            result["failed"] = True
-            result["changed"] = False
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+    def run_checked(self, args, task_vars):
+        return self._apply(args, task_vars)
 
     def _apply(self, args, task_vars):
         path = args["path"]

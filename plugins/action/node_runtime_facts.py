@@ -15,10 +15,8 @@ __metaclass__ = type
 
 import json
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_config import effective_systemd_cgroup
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
     remote_command,
     remote_read,
@@ -154,31 +152,18 @@ def judge(facts):
     return not problems, problems
 
 
-class ActionModule(ActionBase):
+class ActionModule(NodeOpsActionBase):
 
     TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-            facts = self._collect(args, task_vars)
-            consistent, problems = judge(facts)
-            facts["consistent_on_systemd"] = consistent
-            facts["problems"] = problems
-            result.update(changed=False, runtime_facts=facts, consistent_on_systemd=consistent,
-                          ansible_facts={"nodeops_runtime": facts})
-        except NodeOpsError as exc:
-            result.update(exc.to_result())
-            result["failed"] = True
-            result["changed"] = False
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+    def run_checked(self, args, task_vars):
+        facts = self._collect(args, task_vars)
+        consistent, problems = judge(facts)
+        facts["consistent_on_systemd"] = consistent
+        facts["problems"] = problems
+        return dict(changed=False, runtime_facts=facts, consistent_on_systemd=consistent,
+                    ansible_facts={"nodeops_runtime": facts})
 
     def _command(self, argv):
         return remote_command(self, argv)
