@@ -167,6 +167,13 @@ def _is_multiple_pdb_error(message):
     return "more than one" in text and "disruption" in text
 
 
+def _lease_renew_time(lease):
+    """The renewTime of a node Lease (a string as the API sends it), or None."""
+    if not lease:
+        return None
+    return (lease.get("spec") or {}).get("renewTime")
+
+
 def node_is_ready(node):
     """(ready, description) from the node's Ready condition."""
     for condition in (node.get("status") or {}).get("conditions") or []:
@@ -304,10 +311,25 @@ class NodeDrainer(object):
         self.result["durations"]["cordon"] = _round(self.clock() - started)
 
     def _wait_ready(self, node):
+        """Wait for Ready=True reported by a live kubelet.
+
+        A Ready condition can be stale for up to the node monitor grace period
+        after the kubelet stopped, so where the node has a Lease in
+        kube-node-lease (every kubelet since 1.14) the Lease must also be
+        renewed during the wait: only a running kubelet does that.
+        """
         deadline = self.clock() + self.options.ready_timeout
+        first_renew = _lease_renew_time(self.client.get_node_lease(self.node_name))
         while True:
             ready, detail = node_is_ready(node)
+            if ready and first_renew is not None:
+                renewed = _lease_renew_time(self.client.get_node_lease(self.node_name))
+                if renewed == first_renew:
+                    ready = False
+                    detail += "; the kubelet has not renewed its Lease kube-node-lease/%s since the wait began " \
+                              "(last renewal %s)" % (self.node_name, first_renew)
             if ready:
+                self.result["ready_evidence"] = detail if first_renew is None else "%s, Lease renewed" % detail
                 return
             if self.clock() >= deadline:
                 raise NodeOpsError(
@@ -731,6 +753,7 @@ class KubernetesDrainClient(object):
         self._core = k8s_client.CoreV1Api(api_client)
         self._apps = k8s_client.AppsV1Api(api_client)
         self._policy = k8s_client.PolicyV1Api(api_client)
+        self._coordination = k8s_client.CoordinationV1Api(api_client)
         self._params = params or {}
 
     def _call(self, action, method, *args, **kwargs):
@@ -762,6 +785,10 @@ class KubernetesDrainClient(object):
 
     def get_node(self, name):
         return self._get_or_none('read node "%s"' % name, self._core.read_node, name)
+
+    def get_node_lease(self, name):
+        return self._get_or_none('read lease "kube-node-lease/%s"' % name, self._coordination.read_namespaced_lease,
+                                 name, "kube-node-lease")
 
     def patch_node_unschedulable(self, name, unschedulable, dry_run=False):
         # Like kubectl: a strategic merge patch; uncordon removes the field (false is its default).

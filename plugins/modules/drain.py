@@ -133,6 +133,8 @@ options:
     description:
       - With O(state=uncordon), seconds to wait for the node's C(Ready) condition to be true before it is
         uncordoned. If the node is not Ready in time, the module fails and the node stays cordoned.
+      - A C(Ready) condition stays true for a while after a kubelet stops, so when the node has a Lease in
+        C(kube-node-lease) the kubelet must also renew it during the wait (every 10 seconds by default).
       - V(0) uncordons without looking at the node's condition.
     type: int
     default: 0
@@ -238,6 +240,12 @@ node_left_cordoned:
   returned: always
   type: bool
   sample: true
+ready_evidence:
+  description:
+    - With O(state=uncordon) and O(ready_timeout), what proved the node Ready before the uncordon.
+  returned: when the module waited for the node to be Ready
+  type: str
+  sample: Ready=True (KubeletReady), Lease renewed
 evicted:
   description:
     - Pods that were evicted and are gone. In check mode, the pods that would be evicted.

@@ -118,6 +118,25 @@ def test_uncordon_proceeds_once_the_node_becomes_ready():
     assert "unschedulable" not in cluster.nodes["w1"]["spec"]
 
 
+def test_uncordon_does_not_trust_a_ready_condition_whose_kubelet_stopped_renewing_its_lease():
+    cluster = web_cluster(unschedulable=True, ready=True)
+    cluster.lease_renewals["w1"] = ["2026-01-01T00:00:00.000000Z"]
+    error = failed_drain(cluster, state="uncordon", ready_timeout=0.05, poll_interval=0.01)
+    assert "has not renewed its Lease kube-node-lease/w1" in error.message
+    assert cluster.nodes["w1"]["spec"]["unschedulable"] is True
+    assert cluster.calls_of("patch") == []
+
+
+def test_uncordon_accepts_ready_once_the_kubelet_renews_its_lease():
+    cluster = web_cluster(unschedulable=True, ready=True)
+    cluster.lease_renewals["w1"] = ["2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z",
+                                    "2026-01-01T00:00:10.000000Z"]
+    result = drain(cluster, state="uncordon", ready_timeout=5, poll_interval=0.01)
+    assert result["changed"] is True
+    assert result["ready_evidence"] == "Ready=True (KubeletReady), Lease renewed"
+    assert "unschedulable" not in cluster.nodes["w1"]["spec"]
+
+
 # ---------------------------------------------------------------- the plan
 
 def test_a_refused_drain_changes_nothing_and_names_every_pod_and_override():

@@ -105,6 +105,8 @@ class FakeCluster(object):
         self.max_active = 0
         self.new_pods_after_cordon = []
         self.list_error = None
+        # node name -> successive Lease renewTime values the fake returns (the last one repeats)
+        self.lease_renewals = {}
 
     # recording
     def _record(self, *call):
@@ -123,6 +125,14 @@ class FakeCluster(object):
         self._record("get_node", name)
         node = self.nodes.get(name)
         return copy.deepcopy(node) if node else None
+
+    def get_node_lease(self, name):
+        self._record("get_node_lease", name)
+        renewals = self.lease_renewals.get(name)
+        if not renewals:
+            return None
+        renew = renewals.pop(0) if len(renewals) > 1 else renewals[0]
+        return {"metadata": {"name": name, "namespace": "kube-node-lease"}, "spec": {"renewTime": renew}}
 
     def patch_node_unschedulable(self, name, unschedulable, dry_run=False):
         self._record("patch", name, unschedulable, dry_run)
