@@ -12,8 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_registry import (
     DEFAULT_CERTS_DIR,
     DEFAULT_PROXY_DROPIN,
@@ -21,12 +19,12 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_reg
     plan_registry_files,
     render_proxy_dropin,
 )
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
     make_diff,
     remote_read,
     remote_write,
 )
+from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
 
 ARGUMENT_SPEC = dict(
     registry_mirrors=dict(type="list", elements="str", default=[]),
@@ -40,27 +38,15 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
+class ActionModule(NodeOpsActionBase):
 
     TRANSFERS_FILES = True
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        try:
-            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-            result.update(self._apply(args, task_vars))
-            for warning in result["registry_warnings"]:
-                self._display.warning(warning)
-        except NodeOpsError as exc:
-            result.update(exc.to_result())
-            result["failed"] = True
-            result["changed"] = False
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+    def run_checked(self, args, task_vars):
+        result = self._apply(args, task_vars)
+        for warning in result["registry_warnings"]:
+            self._display.warning(warning)
         return result
 
     def _apply(self, args, task_vars):
