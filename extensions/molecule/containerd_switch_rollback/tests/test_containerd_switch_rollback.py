@@ -29,7 +29,7 @@ def api():
 
 
 def test_node_is_ready_on_docker(node, api):
-    _, name = node
+    name = node[1]
     deadline = time.time() + 30
     while True:
         obj = api.read_node(name)
@@ -44,14 +44,14 @@ def test_node_is_ready_on_docker(node, api):
 
 
 def test_kubelet_flags_are_the_docker_ones(node):
-    host, _ = node
+    host = node[0]
     flags = host.file("/var/lib/kubelet/kubeadm-flags.env").content_string
     assert "--container-runtime=docker --network-plugin=cni" in flags
     assert "containerd.sock" not in flags
 
 
 def test_services_run_as_before(node):
-    host, _ = node
+    host = node[0]
     for unit in ("docker.service", "containerd.service", "kubelet.service"):
         assert host.service(unit).is_running, unit
         assert host.service(unit).is_enabled, unit

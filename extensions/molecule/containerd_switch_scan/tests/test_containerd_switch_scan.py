@@ -26,7 +26,7 @@ def api():
 
 
 def test_runtime_and_schedulable(node, api):
-    _, name = node
+    name = node[1]
     obj = api.read_node(name)
     assert obj.status.node_info.container_runtime_version.startswith(EXPECTED[name])
     assert not obj.spec.unschedulable
