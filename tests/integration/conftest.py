@@ -262,7 +262,8 @@ class Lab(object):
 def start_lab():
     """Factory: ``start_lab(docs)`` starts a private simulated API server seeded with ``docs``."""
     if not server_available():
-        pytest.skip("the simulated API server (tests/lab/nodeops_lab/apiserver) is not there")
+        pytest.fail("the simulated API server (tests/lab/nodeops_lab/apiserver) cannot be imported; "
+                    "run the tests from a full checkout with `make integration`")
     labs = []
 
     def start(docs, **kwargs):
