@@ -4,15 +4,20 @@ ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
 LAB := PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python -m nodeops_lab.lab
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.cache/collections
-export PATH := $(VENV)/bin:$(PATH)
+# kubectl and the other binaries of the lab's pinned Kubernetes (tests/lab/k8s)
+K8S_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2; exit}' $(ROOT)/tests/lab/k8s/go.mod)
+K8S_BIN := $(or $(NODEOPS_LAB_CACHE),$(HOME)/.cache/nodeops-lab)/k8s-$(K8S_VERSION)
+export PATH := $(VENV)/bin:$(K8S_BIN):$(PATH)
 
 .PHONY: setup demo test unit lab-tests integration sanity lint molecule lab-up lab-down lab-status bench-drain changelog
 
 setup:
 	@tests/ci/setup.sh
 
+# Drain lab-worker1 (its pods really move), then wait for Ready and uncordon it.
 demo: setup lab-up
-	ansible-playbook -i .lab/inventory.yml playbooks/demo_drain.yml
+	ansible-playbook -i .lab/inventory.yml playbooks/node_maintenance.yml -e node_maintenance_hosts=lab-worker1 \
+	  -e node_maintenance_delete_emptydir_data=true -e node_maintenance_force=true
 
 test: setup
 	tests/ci/run-tests.sh

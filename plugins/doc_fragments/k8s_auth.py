@@ -14,11 +14,12 @@ class ModuleDocFragment(object):
 options:
   kubeconfig:
     description:
-      - Path to a kubeconfig file.
+      - Path to a kubeconfig file, several paths separated by V(:) (V(;) on Windows), or the kubeconfig
+        itself as a dictionary.
       - Can also be given in the E(K8S_AUTH_KUBECONFIG) environment variable.
       - When no connection option is given at all, the default kubeconfig (C(~/.kube/config))
         or the in-cluster service account is used, like C(kubectl) does.
-    type: path
+    type: raw
   context:
     description:
       - Name of the kubeconfig context to use.
@@ -33,6 +34,17 @@ options:
     description:
       - Bearer token used to authenticate with the API server.
       - Can also be given in the E(K8S_AUTH_API_KEY) environment variable.
+    type: str
+  username:
+    description:
+      - User name for HTTP basic authentication with the API server (only clusters that allow basic
+        authentication accept it).
+      - Can also be given in the E(K8S_AUTH_USERNAME) environment variable.
+    type: str
+  password:
+    description:
+      - Password of O(username).
+      - Can also be given in the E(K8S_AUTH_PASSWORD) environment variable.
     type: str
   validate_certs:
     description:
@@ -63,12 +75,58 @@ options:
       - URL of an HTTP proxy used to reach the API server.
       - Can also be given in the E(K8S_AUTH_PROXY) environment variable.
     type: str
+  no_proxy:
+    description:
+      - Comma-separated hosts, domains, IP addresses and CIDRs reached without O(proxy), for example
+        V(localhost,.local,10.0.0.0/8).
+      - Can also be given in the E(K8S_AUTH_NO_PROXY) environment variable.
+    type: str
+  proxy_headers:
+    description:
+      - Headers sent to the HTTP proxy.
+    type: dict
+    suboptions:
+      proxy_basic_auth:
+        description:
+          - V(user:password) for the C(Proxy-Authorization) header.
+          - Can also be given in the E(K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH) environment variable.
+        type: str
+      basic_auth:
+        description:
+          - V(user:password) for the C(Authorization) header.
+          - Can also be given in the E(K8S_AUTH_PROXY_HEADERS_BASIC_AUTH) environment variable.
+        type: str
+      user_agent:
+        description:
+          - Value of the C(User-Agent) header.
+          - Can also be given in the E(K8S_AUTH_PROXY_HEADERS_USER_AGENT) environment variable.
+        type: str
+  persist_config:
+    description:
+      - Write refreshed credentials (for example OIDC refresh tokens) back to the kubeconfig file.
+      - Can also be given in the E(K8S_AUTH_PERSIST_CONFIG) environment variable.
+    type: bool
+  impersonate_user:
+    description:
+      - User name to act as (C(Impersonate-User) header); the authenticated user needs the RBAC
+        permission C(impersonate) on C(users).
+      - Can also be given in the E(K8S_AUTH_IMPERSONATE_USER) environment variable.
+    type: str
+  impersonate_groups:
+    description:
+      - Groups to act as (C(Impersonate-Group) header), together with O(impersonate_user).
+      - Can also be given in the E(K8S_AUTH_IMPERSONATE_GROUPS) environment variable, for example
+        V(group1,group2).
+    type: list
+    elements: str
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0 (the official Kubernetes Python client)
 notes:
   - The connection options and their E(K8S_AUTH_*) environment variables are the same as those of
     the C(kubernetes.core) modules, so inventories, group variables and AWX credentials written for
-    C(kubernetes.core) work unchanged. The options can be set once for a play with
-    C(module_defaults) and the group C(group/nodeops.kubernetes.k8s).
+    C(kubernetes.core) work unchanged.
+  - Set them once for a play with C(module_defaults) and the group C(group/nodeops.kubernetes.k8s). That
+    group extends C(group/kubernetes.core.k8s), so the same defaults also reach the C(kubernetes.core)
+    modules of the play.
 """

@@ -10,8 +10,10 @@ The logic lives in ``plugins/module_utils/_cgroup_report.py``; these are thin wr
 * ``cgroup_driver_fresh_ready(node, stale_heartbeat)``: Ready with a heartbeat newer than the stale one.
 * ``cgroup_driver_drivers(facts)``: kubelet driver, runtime, runtime driver, cgroup version.
 * ``cgroup_driver_rollback_outcome(steps)``: whether a rollback restored a healthy node, and what it did.
-* ``cgroup_driver_node_entry(data)``: one node's report entry.
-* ``cgroup_driver_summary(entries, hosts)``: the run's report with readable lines.
+* ``cgroup_driver_node_entry(data)``: one node's report entry, in the shape every operation shares.
+
+The run report comes from the shared filter ``nodeops.kubernetes.run_report``. Each filter is
+documented in the ``.yml`` file of its name beside this file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -53,10 +55,6 @@ def cgroup_driver_node_entry(data):
     return report.node_entry(data)
 
 
-def cgroup_driver_summary(entries, hosts=None):
-    return report.summary(entries, hosts)
-
-
 class FilterModule(object):
     """Filters of the cgroup driver migration."""
 
@@ -68,5 +66,4 @@ class FilterModule(object):
             "cgroup_driver_drivers": cgroup_driver_drivers,
             "cgroup_driver_rollback_outcome": cgroup_driver_rollback_outcome,
             "cgroup_driver_node_entry": cgroup_driver_node_entry,
-            "cgroup_driver_summary": cgroup_driver_summary,
         }

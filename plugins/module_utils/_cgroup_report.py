@@ -12,15 +12,18 @@ Plain functions over plain data, used by the filters in
 * :func:`plan` decides, per node, ``skip``, ``migrate`` or ``refuse`` from a
   chain of small checks; every refusal names the cause and the fix.
 * :func:`durations` turns the timestamps taken during a node's migration into
-  the time spent in each step.
-* :func:`node_entry` builds one node's report entry and :func:`summary` the
-  whole run's report with readable lines.
+  the time spent in each of its own steps.
+* :func:`node_entry` builds one node's report entry in the shape every
+  operation shares (``_report.py``); the run report is ``_report.run_report``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _report
+
+OPERATION = "cgroup_driver"
 SUPPORTED_RUNTIMES = ("containerd", "docker")
 
 # Results of one node.
@@ -32,20 +35,24 @@ FAILED = "failed"
 REFUSED = "refused"
 NOT_REACHED = "not_reached"
 RESULTS = (MIGRATED, WOULD_MIGRATE, SKIPPED, ROLLED_BACK, FAILED, REFUSED, NOT_REACHED)
+# The action of the shared report for each result (would_* in check mode is added there).
+RESULT_ACTIONS = {MIGRATED: _report.CHANGED, WOULD_MIGRATE: _report.CHANGED, SKIPPED: _report.SKIPPED,
+                  ROLLED_BACK: _report.ROLLED_BACK, FAILED: _report.FAILED, REFUSED: _report.REFUSED,
+                  NOT_REACHED: _report.NOT_REACHED}
 
 # (name, from mark, to mark): the steps of one node, timed on the controller.
 DURATION_STEPS = (
     ("preflight", "start", "drain_start"),
-    ("drain", "drain_start", "drain_done"),
-    ("stop_services", "stop_start", "runtime_stopped"),
+    ("drain", "drain_start", "drain_end"),
+    ("stop_services", "change_start", "runtime_stopped"),
     ("configure", "runtime_stopped", "configured"),
     ("runtime_start", "configured", "runtime_started"),
     ("runtime_wait", "runtime_started", "runtime_ready"),
-    ("kubelet_start", "runtime_ready", "kubelet_started"),
-    ("healthz_wait", "kubelet_started", "kubelet_healthy"),
-    ("ready_wait", "kubelet_healthy", "node_ready"),
-    ("uncordon", "node_ready", "uncordoned"),
-    ("kubelet_down", "stop_start", "kubelet_healthy"),
+    ("kubelet_start", "runtime_ready", "change_end"),
+    ("healthz_wait", "change_end", "kubelet_healthy"),
+    ("ready_wait", "kubelet_healthy", "verify_end"),
+    ("uncordon", "uncordon_start", "uncordon_end"),
+    ("kubelet_down", "change_start", "kubelet_healthy"),
     ("rollback", "rollback_start", "rollback_end"),
     ("total", "start", "end"),
 )
@@ -291,7 +298,11 @@ def rollback_outcome(steps):
 # --------------------------------------------------------------------------- report
 
 def durations(marks):
-    """Seconds between the marks of each step (only the steps whose two marks exist), rounded to 0.01 s."""
+    """Seconds between the marks of each detailed step (only the steps whose two marks exist), rounded to 0.01 s.
+
+    These are the migration's own steps, reported in the entry's ``details.steps``; the durations
+    every operation reports (drain, change, verify, uncordon, total) come from the shared report.
+    """
     marks = _dict(marks)
     out = {}
     for name, start, end in DURATION_STEPS:
@@ -330,101 +341,63 @@ def _backup(edit):
     return edit.get("backup_file")
 
 
-def node_entry(data):
-    """One node's report entry from the values the role collected.
+def _left_cordoned(data, plan_):
+    if data.get("uncordoned"):
+        return False
+    drain = _dict(data.get("drain_result"))
+    if drain.get("node_left_cordoned") is not None:
+        return bool(drain["node_left_cordoned"])
+    return plan_.get("cordoned_before")
 
-    ``data`` keys: node, host, result, message, check_mode, plan, facts_before,
-    facts_after, marks, drain_result, kubelet_edit, runtime_edit, rollback,
-    uncordoned, failed_step.
+
+def _services_stopped(facts):
+    """The kubelet and the runtime in use, when the facts read last say they are not running."""
+    facts = _dict(facts)
+    services = _dict(facts.get("services"))
+    return sorted(name for name in ("kubelet", facts.get("container_runtime")) if name in services
+                  and _dict(services[name]).get("active") not in (None, "active"))
+
+
+def node_entry(data):
+    """One node's report entry, in the shape every operation shares (see ``_report.node_entry``).
+
+    ``data`` keys: node, host, result (one of RESULTS), message, check_mode, plan, facts_before,
+    facts_after, marks, drain_result, kubelet_edit, runtime_edit, rollback, uncordoned, failed_step.
+    The drivers before and after, the drain, the detailed steps and the rollback are in ``details``.
     """
     data = _dict(data)
     result = data.get("result")
     if result not in RESULTS:
         result = FAILED
     plan_ = _dict(data.get("plan"))
-    entry = {
-        "node": data.get("node"),
-        "host": data.get("host"),
+    details = {
         "result": result,
-        "message": data.get("message") or "",
-        "check_mode": bool(data.get("check_mode")),
         "before": drivers(data.get("facts_before")) or plan_.get("drivers") or {},
         "after": drivers(data.get("facts_after")),
-        "durations": durations(data.get("marks")),
+        "steps": durations(data.get("marks")),
         "drain": _drain_summary(data.get("drain_result")),
-        "backups": dict((key, path) for key, path in (
-            ("kubelet_config", _backup(data.get("kubelet_edit"))),
-            ("runtime_config", _backup(data.get("runtime_edit")))) if path),
         "cordoned_before": plan_.get("cordoned_before"),
-        "uncordoned": data.get("uncordoned"),
+        "uncordoned": bool(data.get("uncordoned")),
         "notes": list(plan_.get("notes") or []),
         "reasons": list(plan_.get("reasons") or []),
     }
     if data.get("failed_step"):
-        entry["failed_step"] = data["failed_step"]
+        details["failed_step"] = data["failed_step"]
     if data.get("rollback"):
-        entry["rollback"] = data["rollback"]
+        details["rollback"] = data["rollback"]
     marks = _dict(data.get("marks"))
     if marks:
-        entry["marks"] = dict((k, round(float(v), 3)) for k, v in marks.items() if v is not None)
-    return entry
-
-
-def _fmt_seconds(value):
-    return "-" if value is None else "%.1fs" % value
-
-
-def _fmt_change(before, after, key):
-    old = _dict(before).get(key) or "?"
-    new = _dict(after).get(key)
-    if not new or new == old:
-        return old
-    return "%s -> %s" % (old, new)
-
-
-def summary(entries, hosts=None, title="cgroup driver migration (cgroupfs -> systemd)"):
-    """The run's report: counts per result, entries in host order, nodes not reached, readable lines.
-
-    ``entries`` maps host names to report entries (hosts without an entry are
-    reported as not reached when listed in ``hosts``).
-    """
-    entries = dict((h, e) for h, e in _dict(entries).items() if isinstance(e, dict) and e)
-    order = list(hosts or []) or sorted(entries)
-    order += [h for h in sorted(entries) if h not in order]
-    nodes = []
-    for host in order:
-        entry = entries.get(host)
-        if entry is None:
-            entry = {"node": host, "host": host, "result": NOT_REACHED, "message": "not reached in this run",
-                     "before": {}, "after": {}, "durations": {}}
-        nodes.append(entry)
-    counts = dict((r, 0) for r in RESULTS)
-    for entry in nodes:
-        counts[entry.get("result", FAILED)] = counts.get(entry.get("result", FAILED), 0) + 1
-    ok = not any(counts[r] for r in (ROLLED_BACK, FAILED, REFUSED))
-    check_mode = any(e.get("check_mode") for e in nodes)
-
-    lines = ["%s%s: %d node(s): %s" % (
-        title, " [check mode: nothing changed]" if check_mode else "", len(nodes),
-        ", ".join("%d %s" % (counts[r], r.replace("_", " ")) for r in RESULTS if counts[r]) or "none")]
-    header = "%-16s %-14s %-22s %-34s %8s %9s %8s %8s" % (
-        "node", "result", "kubelet driver", "runtime driver", "drain", "restarts", "waits", "total")
-    lines.append(header)
-    for e in nodes:
-        before, after, dur = _dict(e.get("before")), _dict(e.get("after")), _dict(e.get("durations"))
-        runtime = before.get("runtime") or after.get("runtime") or "?"
-        lines.append("%-16s %-14s %-22s %-34s %8s %9s %8s %8s" % (
-            e.get("node"), e.get("result"), _fmt_change(before, after, "kubelet"),
-            "%s %s" % (runtime, _fmt_change(before, after, "runtime_driver")),
-            _fmt_seconds(dur.get("drain")), _fmt_seconds(dur.get("restarts")),
-            _fmt_seconds(dur.get("waits")), _fmt_seconds(dur.get("total"))))
-        if e.get("message") and e.get("result") != SKIPPED:
-            lines.append("  %s" % e["message"])
-        for note in e.get("notes") or []:
-            lines.append("  note: %s" % note)
-        rollback = _dict(e.get("rollback"))
-        if rollback:
-            lines.append("  rollback: files restored: %s; healthy again: %s; uncordoned: %s" % (
-                ", ".join(rollback.get("files_restored") or []) or "none",
-                rollback.get("healthy"), rollback.get("uncordoned")))
-    return {"ok": ok, "check_mode": check_mode, "counts": counts, "nodes": nodes, "lines": lines}
+        details["marks"] = dict((k, round(float(v), 3)) for k, v in marks.items() if v is not None)
+    return _report.node_entry({
+        "operation": OPERATION,
+        "node": data.get("node"),
+        "host": data.get("host"),
+        "action": RESULT_ACTIONS[result],
+        "reason": data.get("message") or "; ".join(details["reasons"] + details["notes"]),
+        "check_mode": data.get("check_mode"),
+        "marks": marks,
+        "backups": [path for path in (_backup(data.get("kubelet_edit")), _backup(data.get("runtime_edit"))) if path],
+        "left_as_is": {"cordoned": _left_cordoned(data, plan_),
+                       "services_stopped": _services_stopped(data.get("facts_after"))},
+        "details": details,
+    })

@@ -427,15 +427,24 @@ class NodeDrainer(object):
                     # only needs the wait, the others are retried until the namespace is gone.
                     return "accepted" if outcome.deleting else "retry"
                 if status == 500 and _is_multiple_pdb_error(err.message):
-                    outcome.message = ("the pod is selected by more than one PodDisruptionBudget, which the API "
+                    outcome.message = ("the pod is selected by more than one PodDisruptionBudget%s, which the API "
                                        "server refuses to evict (%s); make the budgets' selectors disjoint, or "
-                                       "use disable_eviction" % err.message)
+                                       "use disable_eviction" % (self._budget_names(decision), err.message))
                     return "failed"
                 outcome.message = err.message
                 return "failed"
         except Exception as exc:  # pylint: disable=broad-except
             outcome.message = "unexpected error: %s" % exc
             return "failed"
+
+    def _budget_names(self, decision):
+        """`` (ns/a, ns/b)``: the budgets selecting the pod (the API server's refusal does not name them)."""
+        try:
+            found = matching_pdbs(self.client.list_pdbs(decision.namespace), decision.pod)
+        except NodeOpsError:
+            return ""
+        names = sorted("%s/%s" % (decision.namespace, (pdb.get("metadata") or {}).get("name")) for pdb in found)
+        return " (%s)" % ", ".join(names) if names else ""
 
     def _evict_and_wait(self, decisions, deadline):
         """Evict every pod (bounded concurrency, 429 retried every eviction_retry_interval), then wait.
@@ -873,4 +882,4 @@ def make_client(params, concurrency=DEFAULT_MAX_CONCURRENT_EVICTIONS):
     configuration = _k8s.build_configuration(params)
     configuration.connection_pool_maxsize = max(getattr(configuration, "connection_pool_maxsize", 0) or 0,
                                                 concurrency + 4)
-    return KubernetesDrainClient(_k8s.k8s_client.ApiClient(configuration), params)
+    return KubernetesDrainClient(_k8s.new_api_client(configuration, params), params)

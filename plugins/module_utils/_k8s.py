@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import traceback
 
 from ansible.module_utils.basic import env_fallback
@@ -24,6 +25,7 @@ try:
     from kubernetes.client.exceptions import ApiException
     from kubernetes.config.config_exception import ConfigException
     from urllib3.exceptions import HTTPError as Urllib3HTTPError
+    from urllib3.util import make_headers
 
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
@@ -42,17 +44,37 @@ except ImportError:
     class Urllib3HTTPError(Exception):  # pylint: disable=missing-class-docstring
         pass
 
+    def make_headers(**kwargs):  # pylint: disable=missing-function-docstring,unused-argument
+        return {}
 
+
+PROXY_HEADERS_SPEC = dict(
+    proxy_basic_auth=dict(type="str", no_log=True,
+                          fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH"])),
+    basic_auth=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_BASIC_AUTH"])),
+    user_agent=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_PROXY_HEADERS_USER_AGENT"])),
+)
+
+# Option for option the connection options of kubernetes.core (names, types, aliases, secrecy),
+# each with its K8S_AUTH_* environment variable. tests/unit/plugins/module_utils/test_k8s.py
+# compares this spec with the installed kubernetes.core so that the two cannot drift apart.
 AUTH_ARG_SPEC = dict(
-    kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
+    kubeconfig=dict(type="raw", no_log=True, fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
     context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
     host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
     api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
+    username=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_USERNAME"])),
+    password=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_PASSWORD"])),
     validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
     ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
     client_cert=dict(type="path", aliases=["cert_file"], fallback=(env_fallback, ["K8S_AUTH_CERT_FILE"])),
     client_key=dict(type="path", aliases=["key_file"], no_log=False, fallback=(env_fallback, ["K8S_AUTH_KEY_FILE"])),
     proxy=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_PROXY"])),
+    no_proxy=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_NO_PROXY"])),
+    proxy_headers=dict(type="dict", options=PROXY_HEADERS_SPEC),
+    persist_config=dict(type="bool", fallback=(env_fallback, ["K8S_AUTH_PERSIST_CONFIG"])),
+    impersonate_user=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_IMPERSONATE_USER"])),
+    impersonate_groups=dict(type="list", elements="str", fallback=(env_fallback, ["K8S_AUTH_IMPERSONATE_GROUPS"])),
 )
 
 AUTH_OPTION_NAMES = tuple(AUTH_ARG_SPEC)
@@ -66,9 +88,38 @@ def auth_params(params):
 def _connection_target(params):
     if params.get("host"):
         return params["host"]
+    if isinstance(params.get("kubeconfig"), dict):
+        return "the kubeconfig given as a dictionary"
     if params.get("kubeconfig"):
         return "kubeconfig %s" % params["kubeconfig"]
     return "the default kubeconfig"
+
+
+def _load_kubeconfig(params, configuration):
+    kubeconfig = params.get("kubeconfig")
+    persist = bool(params.get("persist_config"))
+    if isinstance(kubeconfig, dict):
+        k8s_config.load_kube_config_from_dict(
+            config_dict=kubeconfig, context=params.get("context"),
+            client_configuration=configuration, persist_config=persist,
+        )
+        return
+    if kubeconfig is not None and not isinstance(kubeconfig, str):
+        raise NodeOpsError("kubeconfig must be the path of a kubeconfig file or a kubeconfig as a dictionary, "
+                           "not %s" % type(kubeconfig).__name__)
+    k8s_config.load_kube_config(
+        config_file=os.path.expanduser(kubeconfig) if kubeconfig else None,
+        context=params.get("context"),
+        client_configuration=configuration,
+        persist_config=persist,
+    )
+
+
+def _proxy_headers(headers):
+    headers = dict((key, value) for key, value in (headers or {}).items() if value)
+    if not headers:
+        return None
+    return make_headers(**headers)
 
 
 def build_configuration(params):
@@ -86,12 +137,7 @@ def build_configuration(params):
     uses_kubeconfig = params.get("kubeconfig") or params.get("context") or not params.get("host")
     if uses_kubeconfig:
         try:
-            k8s_config.load_kube_config(
-                config_file=params.get("kubeconfig"),
-                context=params.get("context"),
-                client_configuration=configuration,
-                persist_config=False,
-            )
+            _load_kubeconfig(params, configuration)
         except (ConfigException, OSError, ValueError, TypeError) as exc:
             if params.get("kubeconfig") or params.get("context") or params.get("host"):
                 raise NodeOpsError(
@@ -109,6 +155,10 @@ def build_configuration(params):
         configuration.host = params["host"]
     if params.get("api_key"):
         configuration.api_key = {"BearerToken": "Bearer %s" % params["api_key"]}
+    if params.get("username"):
+        configuration.username = params["username"]
+    if params.get("password"):
+        configuration.password = params["password"]
     if params.get("validate_certs") is not None:
         configuration.verify_ssl = params["validate_certs"]
     if params.get("ca_cert"):
@@ -119,12 +169,42 @@ def build_configuration(params):
         configuration.key_file = params["client_key"]
     if params.get("proxy"):
         configuration.proxy = params["proxy"]
+    if params.get("no_proxy"):
+        configuration.no_proxy = params["no_proxy"]
+    headers = _proxy_headers(params.get("proxy_headers"))
+    if headers:
+        configuration.proxy_headers = headers
     return configuration
+
+
+def impersonation_headers(params):
+    """The ``Impersonate-*`` request headers of ``impersonate_user`` and ``impersonate_groups``.
+
+    The Python client keeps one value per header, so several groups travel as one comma-separated
+    ``Impersonate-Group`` value.
+    """
+    headers = {}
+    if params.get("impersonate_user"):
+        headers["Impersonate-User"] = params["impersonate_user"]
+    groups = params.get("impersonate_groups")
+    if isinstance(groups, str):
+        groups = [g.strip() for g in groups.split(",") if g.strip()]
+    if groups:
+        headers["Impersonate-Group"] = ",".join(groups)
+    return headers
+
+
+def new_api_client(configuration, params):
+    """A ``kubernetes.client.ApiClient`` for a configuration, with the impersonation headers of ``params``."""
+    api_client = k8s_client.ApiClient(configuration)
+    for name, value in impersonation_headers(params).items():
+        api_client.set_default_header(name, value)
+    return api_client
 
 
 def get_api_client(params):
     """Return a ``kubernetes.client.ApiClient`` for the connection options."""
-    return k8s_client.ApiClient(build_configuration(params))
+    return new_api_client(build_configuration(params), params)
 
 
 def api_error_message(exc):

@@ -174,6 +174,12 @@ def container_runtime_plan(kubelet_version):
     return None
 
 
+def endpoint_in_config_file(kubelet_version):
+    """True from kubelet 1.27, whose KubeletConfiguration has containerRuntimeEndpoint (kubeadm writes it there)."""
+    version = parse_version(kubelet_version)
+    return version is not None and version >= (1, 27)
+
+
 def _render_word(name, value):
     word = "--%s" % name if value is None else "--%s=%s" % (name, value)
     if set(word) & _UNSAFE_IN_VALUE:
@@ -253,6 +259,10 @@ def switch_to_containerd(text, path, kubelet_version, endpoint=CONTAINERD_ENDPOI
             % (where, ", ".join(stray)), path=path)
     before = flags_dict(flags)
     set_flags = {"container-runtime-endpoint": endpoint}
+    if endpoint_in_config_file(kubelet_version) and "container-runtime-endpoint" not in before:
+        # kubeadm 1.27+ keeps the endpoint in config.yaml (containerRuntimeEndpoint), where the flag is
+        # deprecated: the flag is only corrected where it is already set, never added.
+        del set_flags["container-runtime-endpoint"]
     remove = list(DOCKERSHIM_ONLY_FLAGS)
     runtime = container_runtime_plan(kubelet_version)
     if runtime:

@@ -75,21 +75,25 @@ options:
       - Keep a timestamped copy of the file on the node before changing it.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
-    description: Runs on the controller as an action plugin; the node only serves files and runs read-only commands.
+    details: Runs on the controller as an action plugin; the node only serves files and runs read-only commands.
     support: full
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
     details: C(containerd config default) is run in check mode too (it only prints), so the diff shows the
       config that would be generated.
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
   async:
-    description: Cannot run asynchronously.
     support: none
+  bypass_host_loop:
+    support: none
+  platform:
+    platforms: posix
 requirements:
   - tomlkit on the controller
 """

@@ -76,16 +76,23 @@ options:
       - Keep a timestamped copy of a file before changing it.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
-    description: Runs on the controller as an action plugin; the node only serves and receives files.
+    details: Runs on the controller as an action plugin; the node only serves and receives files.
     support: full
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  platform:
+    platforms: posix
 requirements:
   - tomlkit on the controller
 """

@@ -38,13 +38,15 @@ options:
       - Keep a timestamped copy of the file before changing it.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
+  platform:
+    platforms: posix
 notes:
   - The file is rewritten with a two-space JSON indentation when it changes. Nothing is written when the setting
     is already in place.

@@ -34,6 +34,8 @@ author:
   - nodeops maintainers (@nodeops)
 extends_documentation_fragment:
   - nodeops.kubernetes.k8s_auth
+  - nodeops.kubernetes.attributes.action_group
+  - ansible.builtin.action_common_attributes
 options:
   namespaces:
     description:
@@ -55,18 +57,21 @@ options:
       - Treat unacknowledged warnings like blocking findings.
     type: bool
     default: false
-  fail_on_blocking:
+  on_problem:
     description:
-      - Fail the task when unacknowledged blocking findings remain. The full report is still returned.
-    type: bool
-    default: false
+      - V(fail) makes the module fail when unacknowledged blocking findings remain (the full report is still
+        returned); V(warn) reports them as warnings and succeeds.
+      - The same choice, under the same name, as O(nodeops.kubernetes.node_capacity_check#module:on_problem).
+    type: str
+    choices: [fail, warn]
+    default: warn
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -209,8 +214,10 @@ def run(params):
     findings, nodes = scan_cluster(objects)
     report = build_report(findings, params["acknowledge"], params["block_on_warnings"])
     report.update(changed=False, nodes=nodes, docker_nodes=[node["name"] for node in nodes if node["on_docker"]])
-    if params["fail_on_blocking"] and report["blocking"]:
-        raise NodeOpsError(blocking_message(report, "cluster scan"), **report)
+    if report["blocking"]:
+        if params["on_problem"] == "fail":
+            raise NodeOpsError(blocking_message(report, "cluster scan"), **report)
+        report["warnings"] = [blocking_message(report, "cluster scan")]
     return report
 
 
@@ -219,7 +226,7 @@ def main():
         namespaces=dict(type="list", elements="str", default=[]),
         acknowledge=dict(type="list", elements="str", default=[]),
         block_on_warnings=dict(type="bool", default=False),
-        fail_on_blocking=dict(type="bool", default=False),
+        on_problem=dict(type="str", choices=["fail", "warn"], default="warn"),
     )
     spec.update(AUTH_ARG_SPEC)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
@@ -229,6 +236,8 @@ def main():
         result = run(module.params)
     except NodeOpsError as err:
         module.fail_json(**err.to_result())
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     for entry in result["unmatched_acknowledgements"]:
         module.warn("acknowledge entry %r matches no finding of the cluster scan" % entry)
     module.exit_json(**result)

@@ -32,9 +32,9 @@ description:
 author:
   - nodeops maintainers (@nodeops)
 options:
-  node_name:
+  name:
     description:
-      - Name used for this node in finding ids and C(where), normally the Kubernetes node name.
+      - Name of the Kubernetes node of this host (as in C(kubectl get nodes)), used in finding ids and C(where).
       - Defaults to the host name of the node.
     type: str
   daemon_json:
@@ -63,18 +63,23 @@ options:
       - Treat unacknowledged warnings like blocking findings.
     type: bool
     default: false
-  fail_on_blocking:
+  on_problem:
     description:
-      - Fail the task when unacknowledged blocking findings remain. The full report is still returned.
-    type: bool
-    default: false
+      - V(fail) makes the module fail when unacknowledged blocking findings remain (the full report is still
+        returned); V(warn) reports them as warnings and succeeds.
+      - The same choice, under the same name, as O(nodeops.kubernetes.node_capacity_check#module:on_problem).
+    type: str
+    choices: [fail, warn]
+    default: warn
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: none
+  platform:
+    platforms: posix
 notes:
   - Run it with C(become) so root's files and other users' C(/proc) entries can be read.
   - The search for Docker in commands cuts lines into words; a comment or message that contains the word
@@ -84,7 +89,7 @@ notes:
 EXAMPLES = r"""
 - name: Scan the node for Docker dependencies
   nodeops.kubernetes.docker_node_scan:
-    node_name: "{{ kube_node_name }}"
+    name: "{{ kube_node_name }}"
     acknowledge:
       - "daemon-json-data-root:node/*"
   become: true
@@ -150,8 +155,8 @@ docker_socket_clients:
   type: list
   elements: dict
   sample: [{"name": "kubelet", "processes": [{"pid": 812, "in_pod": false}]}]
-node_name:
-  description: The node name used in the findings.
+node:
+  description: The node name used in the findings (O(name), else the host name).
   returned: always
   type: str
   sample: w1
@@ -181,27 +186,29 @@ def socket_connections(module):
 
 def run(module):
     params = module.params
-    node = params["node_name"] or socket.gethostname()
+    node = params["name"] or socket.gethostname()
     scanner = NodeScanner(node, daemon_json=params["daemon_json"], script_paths=params["script_paths"],
                           ss_output=socket_connections(module))
     findings = scanner.scan()
     report = build_report(findings, params["acknowledge"], params["block_on_warnings"])
     report.update(changed=False, carry_over=scanner.carry_over, docker_socket_clients=scanner.docker_socket_clients,
-                  node_name=node)
-    if params["fail_on_blocking"] and report["blocking"]:
-        raise NodeOpsError(blocking_message(report, "node %s" % node), **report)
+                  node=node)
+    if report["blocking"]:
+        if params["on_problem"] == "fail":
+            raise NodeOpsError(blocking_message(report, "node %s" % node), **report)
+        report["warnings"] = [blocking_message(report, "node %s" % node)]
     return report
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            node_name=dict(type="str"),
+            name=dict(type="str"),
             daemon_json=dict(type="path", default="/etc/docker/daemon.json"),
             script_paths=dict(type="list", elements="path", default=list(DEFAULT_SCRIPT_PATHS)),
             acknowledge=dict(type="list", elements="str", default=[]),
             block_on_warnings=dict(type="bool", default=False),
-            fail_on_blocking=dict(type="bool", default=False),
+            on_problem=dict(type="str", choices=["fail", "warn"], default="warn"),
         ),
         supports_check_mode=True,
     )
@@ -209,8 +216,10 @@ def main():
         result = run(module)
     except NodeOpsError as err:
         module.fail_json(**err.to_result())
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     for entry in result["unmatched_acknowledgements"]:
-        module.warn("acknowledge entry %r matches no finding of node %s" % (entry, result["node_name"]))
+        module.warn("acknowledge entry %r matches no finding of node %s" % (entry, result["node"]))
     module.exit_json(**result)
 
 

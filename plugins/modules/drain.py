@@ -83,7 +83,7 @@ options:
   pod_selector:
     description:
       - Label selector limiting the drain to the pods it selects, in C(kubectl --selector) syntax, for example
-        V(app=web,tier in (front,back),!canary). It is parsed and validated before anything changes.
+        V(app=web,tier in (front,back\),!canary). It is parsed and validated before anything changes.
       - Pods that it does not select stay on the node and are not reported.
     type: str
   disable_eviction:
@@ -140,6 +140,7 @@ options:
     default: 0
 extends_documentation_fragment:
   - nodeops.kubernetes.k8s_auth
+  - nodeops.kubernetes.attributes.action_group
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

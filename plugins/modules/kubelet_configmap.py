@@ -25,6 +25,8 @@ author:
   - nodeops maintainers (@nodeops)
 extends_documentation_fragment:
   - nodeops.kubernetes.k8s_auth
+  - nodeops.kubernetes.attributes.action_group
+  - ansible.builtin.action_common_attributes
 options:
   name:
     description:
@@ -48,15 +50,11 @@ options:
     choices: [present, absent]
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
-  action_group:
-    description: Use C(group/nodeops.kubernetes.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership: [nodeops.kubernetes.k8s]
+  platform:
+    platforms: posix
 notes:
   - "RBAC: C(get) and C(update) on C(configmaps) in C(kube-system); C(list) too on clusters that only have
     C(kubelet-config-X.YY)."
@@ -76,6 +74,8 @@ EXAMPLES = r"""
     settings:
       clusterDNS:
         - 169.254.20.10
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""

@@ -14,7 +14,10 @@ version_added: 0.1.0
 description:
   - Edits the kubelet flag file written by kubeadm (C(/var/lib/kubelet/kubeadm-flags.env)) for the switch from
     Docker (dockershim) to containerd.
-  - Sets C(--container-runtime-endpoint) to O(container_runtime_endpoint). Removes the flags that only dockershim
+  - Sets C(--container-runtime-endpoint) to O(container_runtime_endpoint). From kubelet 1.27, where kubeadm keeps the
+    endpoint in the kubelet's configuration file (C(containerRuntimeEndpoint)) and the flag is deprecated, the flag is
+    only corrected where the file already has it, never added; set the configuration file with
+    M(nodeops.kubernetes.kubelet_config). Removes the flags that only dockershim
     used (C(--docker-endpoint), C(--image-pull-progress-deadline), C(--network-plugin), C(--network-plugin-mtu),
     C(--cni-bin-dir), C(--cni-conf-dir), C(--cni-cache-dir), C(--experimental-dockershim-root-directory),
     C(--docker-disable-shared-pid)); a kubelet 1.24 or newer refuses to start with them.
@@ -64,13 +67,15 @@ options:
       - Keep a timestamped copy of the file before changing it.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying the target.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
+  platform:
+    platforms: posix
 notes:
   - A missing file, a variable assigned on several lines, words that are not flags, or values containing spaces,
     quotes, C($), backquotes or backslashes are refused; the file is then left untouched.

@@ -38,6 +38,7 @@ options:
     default: fail
 extends_documentation_fragment:
   - nodeops.kubernetes.k8s_auth
+  - nodeops.kubernetes.attributes.action_group
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -48,22 +48,29 @@ options:
       - Command used for C(docker info).
     type: str
     default: docker
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   action:
-    description: Runs on the controller as an action plugin; the node only serves files and runs read-only commands.
+    details: Runs on the controller as an action plugin; the node only serves files and runs read-only commands.
     support: full
   check_mode:
-    description: Only reads; runs the same in check mode.
+    details: Only reads; runs the same in check mode.
     support: full
   diff_mode:
-    description: Nothing is changed, so there is no diff.
+    details: Nothing is changed, so there is no diff.
     support: none
   facts:
-    description: Sets the fact C(nodeops_runtime).
+    details: Sets the fact C(nodeops_runtime).
     support: full
   async:
-    description: Cannot run asynchronously.
     support: none
+  bypass_host_loop:
+    support: none
+  platform:
+    platforms: posix
 notes:
   - Run it with C(become=true); C(containerd config dump) and C(docker info) usually need root.
   - A component that is not installed is reported as not available; that is not an error.

@@ -1,22 +1,29 @@
-"""Benchmark: drain one worker of the simulated cluster three ways and compare.
+"""Benchmark: drain lab-worker1 of the real kubeadm lab three ways and compare.
 
-    make bench-drain            # or: python tests/bench/bench_drain.py [--time-scale 0.05] [--timeout 300]
+    make bench-drain        # or: PYTHONPATH=tests/lab .venv/bin/python tests/bench/bench_drain.py [--runs 3]
 
-A private simulated API server gets three nodes; ~60 pods of several
-Deployments, each under a PodDisruptionBudget, plus a DaemonSet, run on w1.
-w1 is then drained by
+Uses the lab of $NODEOPS_LAB_DIR (default <repo>/.lab; brought up when it does
+not answer). In namespace drain-bench, 28 pods of five Deployments, each under
+a PodDisruptionBudget (one serialised: maxUnavailable 1), plus a DaemonSet, run
+on lab-worker1 (the seed workloads are moved to lab-worker2 first). lab-worker1
+is then drained by
 
   1. nodeops.kubernetes.drain (ansible-playbook),
-  2. kubectl drain --ignore-daemonsets --delete-emptydir-data --force --timeout ...,
+  2. kubectl drain --ignore-daemonsets --delete-emptydir-data --force --timeout ...
+     (the lab's kubectl, same build as the cluster),
   3. kubernetes.core.k8s_drain (ansible-playbook) with the equivalent options,
 
-and the cluster is put back between the runs (w1 uncordoned, the pods back on it).
-Prints the wall time of each run, whether it completed, and ours/kubectl.
+and the cluster is put back between the runs (lab-worker1 uncordoned, the pods
+running on it again, every budget healthy). Each round runs the three once
+(ours and kubectl alternate who goes first); the table shows every run, then
+the medians and the ratios ours/kubectl and ours/k8s_drain (per round, median).
 Not a test: it reports, it does not assert.
 """
 
 import argparse
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,150 +33,224 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from conftest import (ANSIBLE_PLAYBOOK, COLLECTIONS, PYTHON, Lab, daemonset,  # noqa: E402
-                      deployment, node, pdb)
+from conftest import (ANSIBLE_PLAYBOOK, COLLECTIONS, PYTHON, W1, W2, Cluster, daemonset,  # noqa: E402
+                      deployment, is_ready, pdb, wait_for)
 
-KUBECTL = "/usr/bin/kubectl"
+NAMESPACE = "drain-bench"
+BENCH_LABEL = "drain-bench.nodeops.io/owner"
 WORKLOADS = [  # name, replicas, budget
-    ("shop", 12, dict(max_unavailable=2)),
-    ("cart", 10, dict(min_available="80%")),
-    ("search", 10, dict(max_unavailable="20%")),
-    ("auth", 8, dict(min_available=6)),
-    ("feed", 10, dict(max_unavailable=1)),
-    ("media", 10, dict(max_unavailable=3)),
+    ("shop", 8, dict(max_unavailable=2)),
+    ("cart", 5, dict(min_available="80%")),
+    ("search", 5, dict(max_unavailable="20%")),
+    ("feed", 6, dict(max_unavailable=1)),
+    ("media", 4, dict(max_unavailable=2)),
 ]
 TOTAL = sum(w[1] for w in WORKLOADS)
+APPS = set(w[0] for w in WORKLOADS)
 
 
-def seed():
-    docs = [node("w1"), node("w2", unschedulable=True, cpu="16", memory="32Gi"),
-            node("w3", unschedulable=True, cpu="16", memory="32Gi"), daemonset("agent")]
+def docs():
+    items = [daemonset("agent")]
     for name, replicas, budget in WORKLOADS:
-        docs.append(deployment(name, replicas, emptydir=(name == "media")))
-        docs.append(pdb(name, name, **budget))
-    return docs
+        items.append(deployment(name, replicas, emptydir=(name == "media")))
+        items.append(pdb(name, name, **budget))
+    return items
 
 
-def workload_pods(lab, node_name=None):
-    apps = set(w[0] for w in WORKLOADS)
-    return [p for p in lab.pods(node_name) if (p["metadata"].get("labels") or {}).get("app") in apps]
+class Bench(object):
+    def __init__(self, cluster, workdir):
+        self.cluster = cluster
+        self.workdir = workdir
 
+    # -- the workloads -----------------------------------------------------
 
-def put_back(lab):
-    """All workload pods running on w1 again, w1 schedulable, w2 and w3 schedulable."""
-    lab.set_unschedulable("w2", True)
-    lab.set_unschedulable("w3", True)
-    lab.set_unschedulable("w1", False)
-    for pod in workload_pods(lab):
-        if pod["spec"].get("nodeName") != "w1":
-            lab.client.delete_pod(pod["metadata"]["namespace"], pod["metadata"]["name"], 0)
-    lab.wait_for(lambda: len([p for p in workload_pods(lab, "w1") if not p["metadata"].get("deletionTimestamp")
-                              and p["status"].get("phase") == "Running"]) == TOTAL
-                 and not [p for p in workload_pods(lab) if p["spec"].get("nodeName") != "w1"],
-                 timeout=120, interval=0.3, what="the %d workload pods back on w1" % TOTAL)
-    lab.wait_running(TOTAL + 1, "w1", timeout=120)
-    # Let the budgets see every pod healthy before the next drain.
-    lab.wait_for(lambda: all((lab.pdb_status("default", w[0]) or {}).get("currentHealthy") == w[1]
-                             for w in WORKLOADS), timeout=60, what="budgets up to date")
-    lab.set_unschedulable("w2", False)
-    lab.set_unschedulable("w3", False)
+    def pods(self):
+        return self.cluster.kubectl_json("-n", NAMESPACE, "get", "pods")["items"]
 
+    def workload_pods(self, node_name=None):
+        return [p for p in self.pods() if (p["metadata"].get("labels") or {}).get("app") in APPS
+                and (node_name is None or p["spec"].get("nodeName") == node_name)]
 
-def run_playbook(lab, task, workdir):
-    path = os.path.join(workdir, "bench-%d.yml" % time.time_ns())
-    with open(path, "w") as handle:
-        handle.write(textwrap.dedent("""\
-            - hosts: localhost
-              gather_facts: false
-              tasks:
-            """) + textwrap.indent(textwrap.dedent(task), "    "))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS + os.pathsep + os.path.join(
-        os.path.dirname(PYTHON), "..", "lib"), ANSIBLE_PYTHON_INTERPRETER=PYTHON, ANSIBLE_NOCOLOR="1",
-        K8S_AUTH_KUBECONFIG=lab.kubeconfig, ANSIBLE_LOCALHOST_WARNING="0")
-    started = time.monotonic()
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", path], env=env, check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    return time.monotonic() - started, proc.returncode == 0, proc.stdout
+    def delete_namespace(self):
+        self.cluster.kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false")
+        self.cluster.kubectl("-n", NAMESPACE, "delete", "pods", "--all", "--grace-period=0", "--force",
+                             "--ignore-not-found", "--wait=false", check=False)
+        wait_for(lambda: not self.cluster.kubectl("get", "namespace", NAMESPACE, "--ignore-not-found", "-o",
+                                                  "name").strip(),
+                 timeout=180, interval=1, what="namespace %s gone" % NAMESPACE)
+
+    def create(self):
+        self.cluster.kubectl("create", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {BENCH_LABEL: "bench"}}}))
+        wait_for(lambda: self.cluster.kubectl("-n", NAMESPACE, "get", "serviceaccount", "default",
+                                              "--ignore-not-found", "-o", "name").strip(),
+                 timeout=60, what="the default ServiceAccount")
+        items = []
+        for doc in docs():
+            doc["metadata"]["namespace"] = NAMESPACE
+            items.append(doc)
+        self.cluster.set_unschedulable(W2, True)
+        body = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+        self.cluster.kubectl("create", "-f", "-", input=body)
+        self.settle()
+
+    def settle(self):
+        """Every workload pod Ready on lab-worker1, none elsewhere, budgets computed and healthy;
+        then lab-worker2 schedulable again."""
+        def placed():
+            pods = self.workload_pods()
+            on_w1 = [p for p in pods if p["spec"].get("nodeName") == W1 and not p["metadata"].get("deletionTimestamp")
+                     and is_ready(p)]
+            return len(on_w1) == TOTAL and len(pods) == TOTAL
+        wait_for(placed, timeout=300, interval=1, what="the %d workload pods Ready on %s" % (TOTAL, W1))
+
+        def budgets():
+            items = self.cluster.kubectl_json("-n", NAMESPACE, "get", "poddisruptionbudgets")["items"]
+            return len(items) == len(WORKLOADS) and all(
+                (i.get("status") or {}).get("observedGeneration") == i["metadata"].get("generation")
+                and (i.get("status") or {}).get("currentHealthy") == (i.get("status") or {}).get("expectedPods")
+                and (i.get("status") or {}).get("expectedPods", 0) > 0 for i in items)
+        wait_for(budgets, timeout=120, interval=1, what="budgets up to date")
+        wait_for(lambda: [p for p in self.pods() if p["spec"].get("nodeName") == W1
+                          and (p["metadata"].get("labels") or {}).get("app") == "agent" and is_ready(p)],
+                 timeout=60, interval=1, what="the DaemonSet pod on " + W1)
+        self.cluster.set_unschedulable(W2, False)
+
+    def put_back(self):
+        """lab-worker1 schedulable, lab-worker2 cordoned, the pods elsewhere deleted (recreated on lab-worker1)."""
+        self.cluster.set_unschedulable(W2, True)
+        self.cluster.set_unschedulable(W1, False)
+        away = [p["metadata"]["name"] for p in self.workload_pods() if p["spec"].get("nodeName") != W1]
+        if away:
+            self.cluster.kubectl("-n", NAMESPACE, "delete", "pods", "--grace-period=0", "--force", "--wait=false",
+                                 *away, check=False)
+        self.settle()
+
+    # -- the three tools ---------------------------------------------------
+
+    def run_playbook(self, task):
+        path = os.path.join(self.workdir, "bench-%d.yml" % time.time_ns())
+        with open(path, "w") as handle:
+            handle.write(textwrap.dedent("""\
+                - hosts: localhost
+                  gather_facts: false
+                  tasks:
+                """) + textwrap.indent(textwrap.dedent(task), "    "))
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS + os.pathsep + os.path.join(
+            os.path.dirname(PYTHON), "..", "lib"), ANSIBLE_PYTHON_INTERPRETER=PYTHON, ANSIBLE_NOCOLOR="1",
+            K8S_AUTH_KUBECONFIG=self.cluster.kubeconfig, ANSIBLE_LOCALHOST_WARNING="0")
+        started = time.monotonic()
+        proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", path], env=env, check=False,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        return time.monotonic() - started, proc.returncode == 0, proc.stdout
+
+    def ours(self, timeout):
+        return self.run_playbook("""\
+            - name: Drain lab-worker1 with nodeops.kubernetes.drain
+              nodeops.kubernetes.drain:
+                name: %s
+                kubeconfig: %s
+                state: drain
+                ignore_daemonsets: true
+                delete_emptydir_data: true
+                force: true
+                timeout: %d
+            """ % (W1, self.cluster.kubeconfig, timeout))
+
+    def kubectl(self, timeout):
+        started = time.monotonic()
+        proc = subprocess.run([self.cluster.kubectl_bin, "--kubeconfig", self.cluster.kubeconfig, "drain", W1,
+                               "--ignore-daemonsets", "--delete-emptydir-data", "--force",
+                               "--timeout=%ds" % timeout], check=False,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        return time.monotonic() - started, proc.returncode == 0, proc.stdout
+
+    def k8s_drain(self, timeout):
+        return self.run_playbook("""\
+            - name: Drain lab-worker1 with kubernetes.core.k8s_drain
+              kubernetes.core.k8s_drain:
+                name: %s
+                state: drain
+                delete_options:
+                  ignore_daemonsets: true
+                  delete_emptydir_data: true
+                  force: true
+                  wait_timeout: %d
+            """ % (W1, timeout))
 
 
 def last_error(output):
     for line in output.splitlines():
-        if "msg" in line or line.startswith("fatal") or "[ERROR]" in line:
-            return line.strip()[:220]
+        if line.startswith("fatal") or "[ERROR]" in line or line.startswith("error"):
+            return line.strip()[:200]
     return ""
 
 
-def bench_ours(lab, timeout, workdir):
-    return run_playbook(lab, """\
-        - name: Drain w1 with nodeops.kubernetes.drain
-          nodeops.kubernetes.drain:
-            name: w1
-            state: drain
-            ignore_daemonsets: true
-            delete_emptydir_data: true
-            force: true
-            timeout: %d
-        """ % timeout, workdir)
-
-
-def bench_kubectl(lab, timeout, workdir):
-    started = time.monotonic()
-    proc = subprocess.run([KUBECTL, "--kubeconfig", lab.kubeconfig, "drain", "w1", "--ignore-daemonsets",
-                           "--delete-emptydir-data", "--force", "--timeout=%ds" % timeout], check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    return time.monotonic() - started, proc.returncode == 0, proc.stdout
-
-
-def bench_k8s_drain(lab, timeout, workdir):
-    return run_playbook(lab, """\
-        - name: Drain w1 with kubernetes.core.k8s_drain
-          kubernetes.core.k8s_drain:
-            name: w1
-            state: drain
-            delete_options:
-              ignore_daemonsets: true
-              delete_emptydir_data: true
-              force: true
-              wait_timeout: %d
-        """ % timeout, workdir)
+def ratio_line(label, pairs):
+    ratios = [a / b for a, b in pairs if b]
+    if not ratios:
+        return "%s: n/a" % label
+    rounds = ", ".join("%.2f" % r for r in ratios)
+    return "%s: median %.2f  (per round: %s)" % (label, statistics.median(ratios), rounds)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--time-scale", type=float, default=0.05,
-                        help="simulated-time multiplier of the API server (grace periods, pod start-up)")
-    parser.add_argument("--timeout", type=int, default=300, help="drain timeout given to every tool, seconds")
+    parser.add_argument("--runs", type=int, default=3, help="paired rounds (each drains once with every tool)")
+    parser.add_argument("--timeout", type=int, default=240, help="drain timeout given to every tool, seconds")
     args = parser.parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="nodeops-bench-drain-")
-    print("starting the simulated API server (time scale %s) in %s" % (args.time_scale, workdir), flush=True)
-    lab = Lab(seed(), time_scale=args.time_scale, state_dir=workdir)
+    cluster = Cluster.connect()
+    print("lab: %s (kubectl %s)" % (cluster.paths.lab_dir, cluster.kubectl_bin), flush=True)
+    bench = Bench(cluster, workdir)
+    tools = [("nodeops.kubernetes.drain", bench.ours), ("kubectl drain", bench.kubectl),
+             ("kubernetes.core.k8s_drain", bench.k8s_drain)]
     rows = []
     try:
-        lab.wait_running(TOTAL + 1, "w1", timeout=120)
-        lab.set_unschedulable("w2", False)
-        lab.set_unschedulable("w3", False)
-        runs = [("nodeops.kubernetes.drain", bench_ours), ("kubectl drain", bench_kubectl),
-                ("kubernetes.core.k8s_drain", bench_k8s_drain)]
-        for index, (label, runner) in enumerate(runs):
-            if index:
-                put_back(lab)
-            print("draining w1 (%d workload pods under budgets + 1 DaemonSet pod) with %s ..."
-                  % (TOTAL, label), flush=True)
-            seconds, ok, output = runner(lab, args.timeout, workdir)
-            left = len(list(workload_pods(lab, "w1")))
-            rows.append((label, seconds, ok, left, "" if ok else last_error(output)))
-            with open(os.path.join(workdir, "%d-output.txt" % index), "w") as handle:
-                handle.write(output)
+        bench.delete_namespace()
+        cluster.clear_worker1()
+        print("creating %d workload pods (5 Deployments under budgets) + a DaemonSet on %s ..." % (TOTAL, W1),
+              flush=True)
+        bench.create()
+        first = True
+        for round_no in range(1, args.runs + 1):
+            order = tools if round_no % 2 else [tools[1], tools[0], tools[2]]
+            for label, runner in order:
+                if not first:
+                    bench.put_back()
+                first = False
+                print("round %d: draining %s with %s ..." % (round_no, W1, label), flush=True)
+                seconds, ok, output = runner(args.timeout)
+                left = len([p for p in bench.workload_pods(W1) if not p["metadata"].get("deletionTimestamp")])
+                rows.append(dict(round=round_no, tool=label, wall=seconds, ok=ok, left=left,
+                                 note="" if ok else last_error(output)))
+                print("  %.1f s, completed: %s, pods left on %s: %d" % (seconds, "yes" if ok else "no", W1, left),
+                      flush=True)
+                with open(os.path.join(workdir, "%d-%s.txt" % (round_no, label.replace(" ", "_"))), "w") as handle:
+                    handle.write(output)
     finally:
-        lab.stop()
+        for name in (W1, W2):
+            cluster.set_unschedulable(name, False)
+        bench.delete_namespace()
     print()
-    print("%-28s %10s  %-9s %-14s %s" % ("tool", "wall (s)", "completed", "pods left on w1", "note"))
-    for label, seconds, ok, left, note in rows:
-        print("%-28s %10.1f  %-9s %-14d %s" % (label, seconds, "yes" if ok else "no", left, note))
-    ours = rows[0][1]
-    kubectl = rows[1][1] if len(rows) > 1 else None
-    if kubectl:
-        print("\nratio ours/kubectl: %.2f" % (ours / kubectl))
+    print("%-5s %-27s %9s  %-9s %-15s %s" % ("round", "tool", "wall (s)", "completed", "pods left on w1", "note"))
+    for row in rows:
+        done = "yes" if row["ok"] else "no"
+        values = (row["round"], row["tool"], row["wall"], done, row["left"], row["note"])
+        print("%-5d %-27s %9.1f  %-9s %-15d %s" % values)
+    print()
+    walls = {}
+    for row in rows:
+        walls.setdefault(row["tool"], {})[row["round"]] = row["wall"]
+    for label, _command in tools:
+        values = list(walls.get(label, {}).values())
+        if values:
+            print("median wall %-27s %6.1f s" % (label, statistics.median(values)))
+    ours = walls.get(tools[0][0], {})
+    for label in (tools[1][0], tools[2][0]):
+        other = walls.get(label, {})
+        print(ratio_line("ratio ours/%s" % label, [(ours[r], other[r]) for r in sorted(ours) if r in other]))
+    print("(%d workload pods; a run that did not complete is timed to its failure)" % TOTAL)
     print("outputs kept in %s" % workdir)
     return 0
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything `make test` and `make demo` need on a fresh Debian machine:
-# system packages, the pinned Python tools in .venv, the collection path link
-# and the offline pip bootstrap ansible-test expects. Safe to run repeatedly.
+# system packages, the pinned Python tools in .venv, the collection path link,
+# the offline pip bootstrap ansible-test expects, and the lab's Kubernetes
+# binaries built from the pinned Go modules (tests/lab/k8s/build.sh; only what
+# is missing is built). Safe to run repeatedly.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -19,8 +21,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! command -v kubectl >/dev/null 2>&1; then
-  echo "setup: kubectl is not installed; install the Debian package 'kubectl' (or put kubectl on PATH)" >&2
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: Go is not installed; the lab builds Kubernetes from its Go modules (Go 1.24 or newer)" >&2
   exit 1
 fi
 
@@ -43,4 +45,7 @@ ln -sfn "$ROOT" .cache/collections/ansible_collections/nodeops/kubernetes
 cache="$HOME/.ansible/test/cache"
 mkdir -p "$cache"
 [ -f "$cache/get_pip_24_2.py" ] || printf 'import ensurepip\nensurepip.bootstrap(upgrade=True)\n' > "$cache/get_pip_24_2.py"
+# The lab's Kubernetes (kube-apiserver ... kubectl, etcd, cri-dockerd): built
+# once per pinned version into ~/.cache/nodeops-lab/k8s-<version>/.
+tests/lab/k8s/build.sh
 echo "setup: ready"

@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
 """Build the nodeops lab node image (a systemd Debian bookworm rootfs).
 
-    python3 tests/lab/node/build_image.py [--force] [--print-tag] [--cache-dir DIR]
+    python3 tests/lab/node/build_image.py --k8s-dir DIR [--force] [--print-tag] [--cache-dir DIR]
 
 Steps: debootstrap --variant=minbase bookworm (with packages.txt), copy the
-lab files (the files/ overlay and the kubelet simulation), run
+lab files (the files/ overlay), install the real kubelet, kubeadm and kubectl
+from --k8s-dir (built by tests/lab/k8s/build.sh), write the container images
+the nodes run (control plane, kube-proxy, etcd, pause, busybox workload, the
+NodeLocal DNSCache stand-in) as OCI archives under /opt/nodeops-lab/images
+(nodeops_lab.images), run
 configure-rootfs.py inside the chroot, trim, then `podman import` the tree as
 localhost/nodeops-lab-node:<inputs hash> and tag it :latest as well.
 
-The inputs hash is a sha256 over every file under tests/lab/node (path and
-content), so the image is rebuilt only when a build input changes.  The build
-is skipped when the hashed tag already exists.
+The inputs hash is a sha256 over every file under tests/lab/node and
+nodeops_lab/images.py (path and content), the Kubernetes version of
+--k8s-dir and the versions build.sh wrote for the image's binaries that are
+not at that version (etcd, CoreDNS, cri-dockerd, node-cache-sim, whose
+version is a hash of its sources), so the image is rebuilt only when a build
+input changes.  The
+build is skipped when the hashed tag already exists.
 
 The Debian mirror is read from the host's apt sources (/etc/apt/sources.list,
 /etc/apt/sources.list.d/*.list and *.sources) unless the environment variable
@@ -40,9 +48,22 @@ SUITE = "bookworm"
 MIRROR_ENV = "NODEOPS_LAB_DEBIAN_MIRROR"
 # files/ is copied over the rootfs; these must be there
 REQUIRED_FILES = ("etc/systemd/system/kubelet.service",
-                  "etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
-                  "var/lib/kubelet/config.yaml", "var/lib/kubelet/kubeadm-flags.env",
-                  "etc/nodeops-lab/kubelet-version")
+                  "etc/systemd/system/kubelet.service.d/10-kubeadm.conf")
+LAB_ROOT = os.path.dirname(NODE_DIR)
+sys.path.insert(0, LAB_ROOT)
+from nodeops_lab import images  # noqa: E402  (tests/lab on the path above)
+
+IMAGES_DIR = "opt/nodeops-lab/images"
+NODE_BINARIES = ("kubelet", "kubeadm", "kubectl", "cri-dockerd")
+CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+BUSYBOX = "/bin/busybox"   # Debian's busybox-static on the build machine
+# kube-proxy programs the node's netfilter through the iptables commands of
+# its own image: the node's iptables (nft and legacy) and conntrack.
+IPTABLES_COMMANDS = ("iptables", "iptables-save", "iptables-restore",
+                     "ip6tables", "ip6tables-save", "ip6tables-restore")
+# Binaries of the image whose version build.sh writes beside them (<name>.version)
+# because it is not the Kubernetes version; part of the inputs hash.
+VERSIONED_BINARIES = ("etcd", "coredns", "cri-dockerd", "node-cache-sim")
 
 
 def log(msg):
@@ -50,7 +71,7 @@ def log(msg):
 
 
 def input_files():
-    files = []
+    files = [os.path.join(LAB_ROOT, "nodeops_lab", "images.py")]
     for dirpath, dirnames, filenames in os.walk(NODE_DIR):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for name in sorted(filenames):
@@ -60,8 +81,31 @@ def input_files():
     return sorted(files, key=lambda p: os.path.relpath(p, NODE_DIR))
 
 
-def inputs_hash():
+def k8s_version(k8s_dir):
+    """The version of the binaries in ``k8s_dir`` (its name is k8s-<version>)."""
+    name = os.path.basename(os.path.normpath(k8s_dir))
+    if not name.startswith("k8s-v"):
+        raise SystemExit("build-image: %s is not a k8s-<version> directory of tests/lab/k8s/build.sh" % k8s_dir)
+    return name[len("k8s-"):]
+
+
+def binary_versions(k8s_dir):
+    """{binary: version} of VERSIONED_BINARIES from the <binary>.version files of build.sh."""
+    versions = {}
+    for name in VERSIONED_BINARIES:
+        try:
+            with open(os.path.join(k8s_dir, name + ".version")) as fh:
+                versions[name] = fh.read().strip()
+        except FileNotFoundError:
+            pass
+    return versions
+
+
+def inputs_hash(k8s_dir):
     digest = hashlib.sha256()
+    digest.update(k8s_version(k8s_dir).encode() + b"\0")
+    for name, version in sorted(binary_versions(k8s_dir).items()):
+        digest.update(("%s=%s" % (name, version)).encode() + b"\0")
     for path in input_files():
         rel = os.path.relpath(path, NODE_DIR)
         digest.update(rel.encode() + b"\0")
@@ -73,8 +117,8 @@ def inputs_hash():
     return digest.hexdigest()
 
 
-def image_tag(digest=None):
-    return "%s:%s" % (IMAGE_REPO, (digest or inputs_hash())[:16])
+def image_tag(k8s_dir):
+    return "%s:%s" % (IMAGE_REPO, inputs_hash(k8s_dir)[:16])
 
 
 def read_packages():
@@ -208,16 +252,108 @@ def install_lab_files(root):
         os.makedirs(dest_dir, exist_ok=True)
         for name in filenames:
             shutil.copyfile(os.path.join(dirpath, name), os.path.join(dest_dir, name))
-            os.chmod(os.path.join(dest_dir, name), 0o644)
-    kubelet = os.path.join(root, "usr/bin/kubelet")
-    shutil.copyfile(os.path.join(NODE_DIR, "kubelet-standin.py"), kubelet)
-    os.chmod(kubelet, 0o755)
-    for d in ("etc/kubernetes/manifests", "etc/kubernetes/pki", "var/lib/kubelet/pki"):
+            executable = os.stat(os.path.join(dirpath, name)).st_mode & 0o111
+            os.chmod(os.path.join(dest_dir, name), 0o755 if executable else 0o644)
+    for d in ("etc/kubernetes/manifests", "etc/kubernetes/pki", "var/lib/kubelet/pki", "etc/cni/net.d", "opt/cni"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
     os.chmod(os.path.join(root, "var/lib/kubelet/pki"), 0o700)
+    # Debian's containernetworking-plugins live in /usr/lib/cni; kubelet and
+    # containerd look in /opt/cni/bin.
+    os.symlink("/usr/lib/cni", os.path.join(root, "opt/cni/bin"))
 
 
-def build(tag, cache_dir):
+def install_kubernetes(root, k8s_dir):
+    """The real kubelet, kubeadm, kubectl (and cri-dockerd) in /usr/bin, as their packages put them."""
+    for name in NODE_BINARIES:
+        dest = os.path.join(root, "usr/bin", name)
+        shutil.copyfile(os.path.join(k8s_dir, name), dest)
+        os.chmod(dest, 0o755)
+
+
+def library_closure(root, programs):
+    """Paths (inside ``root``) of ``programs`` and every shared library they load, links included.
+
+    ``programs`` may be executables or shared objects (such as the xtables
+    extensions iptables loads at run time, which an executable's ldd does not list).
+    """
+    programs = list(programs)
+    if not programs:
+        return set()
+    # one ldd for all: with several files it heads each file's list with "<file>:"
+    out = subprocess.run(["chroot", root, "ldd"] + programs, check=True, capture_output=True, text=True).stdout
+    libs = programs + [part for line in out.splitlines() for part in line.split()
+                       if part.startswith("/") and not part.endswith(":")]
+    wanted = set()
+    for lib in libs:
+        path = lib
+        while True:
+            wanted.add(path)
+            full = os.path.join(root, path.lstrip("/"))
+            if not os.path.islink(full):
+                break
+            path = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(full)))
+    return wanted
+
+
+def iptables_image_paths(root, programs=()):
+    """(paths in ``root``, symlinks) that give an image the node's iptables (nft and legacy).
+
+    The paths are xtables-nft-multi, xtables-legacy-multi, their extensions and
+    every library any of them loads, plus ``programs`` with theirs; the symlinks name
+    IPTABLES_COMMANDS (iptables is the nft backend, as on the node) and their
+    -legacy twins.
+    """
+    xtables = "/usr/lib/x86_64-linux-gnu/xtables"
+    extensions = sorted(os.path.join(xtables, name) for name in os.listdir(os.path.join(root, xtables.lstrip("/"))))
+    # the extensions' own libraries too: libxt_statistic.so (kube-proxy's load balancing over
+    # two or more endpoints) needs libm, which neither xtables-*-multi loads
+    paths = library_closure(root, ["/usr/sbin/xtables-nft-multi", "/usr/sbin/xtables-legacy-multi"]
+                            + list(programs) + [e for e in extensions if e.endswith(".so")])
+    paths.update(extensions)
+    links = []
+    for command in IPTABLES_COMMANDS:
+        links.append(("/usr/sbin/" + command, "xtables-nft-multi"))
+        legacy = command.replace("tables", "tables-legacy", 1)
+        links.append(("/usr/sbin/" + legacy, "xtables-legacy-multi"))
+    return sorted(paths), links
+
+
+def write_images(root, k8s_dir):
+    """The OCI archives every node imports into containerd (namespace k8s.io)."""
+    version = k8s_version(k8s_dir)
+    out = os.path.join(root, IMAGES_DIR)
+    os.makedirs(out, exist_ok=True)
+    bin_ = lambda name: os.path.join(k8s_dir, name)  # noqa: E731
+    for component in CONTROL_PLANE:
+        images.binary_image(os.path.join(out, component + ".tar"), images.image_name(component, version),
+                            bin_(component), component)
+    images.binary_image(os.path.join(out, "etcd.tar"), images.image_name("etcd", images.ETCD_TAG),
+                        bin_("etcd"), "etcd")
+    # kubeadm's CoreDNS Deployment passes only -conf: the image's entrypoint is the binary
+    images.binary_image(os.path.join(out, "coredns.tar"), images.image_name("coredns", images.COREDNS_TAG),
+                        bin_("coredns"), "coredns", at="/", entrypoint=["/coredns"])
+    images.pause_image(os.path.join(out, "pause.tar"), images.image_name("pause", images.PAUSE_TAG), bin_("pause"))
+    if not os.path.exists(BUSYBOX):
+        raise SystemExit("build-image: %s is missing: install the Debian package busybox-static" % BUSYBOX)
+    images.busybox_image(os.path.join(out, "busybox.tar"), images.image_name("busybox", images.BUSYBOX_TAG),
+                         BUSYBOX)
+    layer_paths, links = iptables_image_paths(root, ["/usr/sbin/conntrack"])
+    images.rootfs_image(os.path.join(out, "kube-proxy.tar"), images.image_name("kube-proxy", version),
+                        root, layer_paths, extra_files=[("/usr/local/bin/kube-proxy", bin_("kube-proxy"))],
+                        symlinks=links)
+    # NodeLocal DNSCache, simulated: the lab's node-cache-sim as /node-cache (the real image's
+    # entrypoint) around the real CoreDNS, with the node's iptables; it writes /etc/Corefile.
+    layer_paths, links = iptables_image_paths(root)
+    images.rootfs_image(os.path.join(out, "k8s-dns-node-cache.tar"),
+                        images.image_name(images.NODE_CACHE_IMAGE, images.NODE_CACHE_TAG),
+                        root, layer_paths + ["etc"],
+                        extra_files=[("/node-cache", bin_("node-cache-sim")),
+                                     ("/usr/local/bin/coredns", bin_("coredns"))],
+                        symlinks=links, entrypoint=["/node-cache"])
+    log("wrote %d image archives in /%s" % (len(os.listdir(out)), IMAGES_DIR))
+
+
+def build(tag, cache_dir, k8s_dir):
     started = time.time()
     mirror = debian_mirror()
     packages = read_packages()
@@ -236,6 +372,8 @@ def build(tag, cache_dir):
         log("debootstrap done in %.0fs" % (time.time() - t0))
 
         install_lab_files(root)
+        install_kubernetes(root, k8s_dir)
+        write_images(root, k8s_dir)
         shutil.copyfile(os.path.join(NODE_DIR, "configure-rootfs.py"),
                         os.path.join(root, "tmp/configure-rootfs.py"))
         run(["chroot", root, "/usr/bin/python3", "/tmp/configure-rootfs.py"])
@@ -247,12 +385,12 @@ def build(tag, cache_dir):
                                stdout=subprocess.PIPE)
         try:
             podman("import",
-                   "--change", "CMD [\"/sbin/init\"]",
+                   "--change", "CMD [\"/usr/local/sbin/nodeops-lab-init\"]",
                    "--change", "STOPSIGNAL=SIGRTMIN+3",
                    "--change", "ENV=container=podman",
                    "--change", "LABEL=nodeops-lab.image=node",
                    "--change", "LABEL=nodeops-lab.inputs-hash=" + tag.rsplit(":", 1)[1],
-                   "--message", "nodeops lab node image (kubelet simulation, containerd, docker.io)",
+                   "--message", "nodeops lab node image (kubelet %s, containerd, docker.io)" % k8s_version(k8s_dir),
                    "-", tag, stdin=tar.stdout, capture=True)
         finally:
             tar.stdout.close()
@@ -269,11 +407,11 @@ def default_cache_dir():
     return os.path.join(lab_dir, "cache")
 
 
-def ensure_image(force=False, cache_dir=None):
+def ensure_image(k8s_dir, force=False, cache_dir=None):
     """Build the image when its inputs changed; returns the hashed tag."""
-    tag = image_tag()
+    tag = image_tag(k8s_dir)
     if force or not image_exists(tag):
-        build(tag, os.path.abspath(cache_dir or default_cache_dir()))
+        build(tag, os.path.abspath(cache_dir or default_cache_dir()), k8s_dir)
     else:
         log("%s is up to date (inputs unchanged), build skipped" % tag)
     podman("tag", tag, IMAGE_REPO + ":latest", capture=True)
@@ -302,16 +440,18 @@ def main(argv=None):
     parser.add_argument("--print-tag", action="store_true", help="print the image tag for the current inputs and exit")
     parser.add_argument("--print-mirror", action="store_true", help="print the Debian mirror that would be used and exit")
     parser.add_argument("--cache-dir", help="where debootstrap's .deb cache and the temporary rootfs live")
+    parser.add_argument("--k8s-dir", required=True,
+                        help="the binaries of tests/lab/k8s/build.sh (~/.cache/nodeops-lab/k8s-<version>)")
     args = parser.parse_args(argv)
     if args.print_tag:
-        print(image_tag())
+        print(image_tag(args.k8s_dir))
         return 0
     if args.print_mirror:
         print(debian_mirror())
         return 0
     if os.geteuid() != 0:
         raise SystemExit("build-image: must run as root (debootstrap, chroot, rootful podman)")
-    print(ensure_image(force=args.force, cache_dir=args.cache_dir))
+    print(ensure_image(args.k8s_dir, force=args.force, cache_dir=args.cache_dir))
     return 0
 
 

@@ -1,7 +1,7 @@
-"""nodeops test lab: simulated Kubernetes pieces used to exercise the collection.
+"""nodeops test lab: a real kubeadm cluster in podman node containers.
 
-Nothing in this package is a real Kubernetes component. ``nodeops_lab.apiserver``
-is a simulation of a kube-apiserver (plus a few controllers, a scheduler and a
-kubelet stand-in for "simulated" nodes) that is good enough for kubectl, the
-official ``kubernetes`` Python client and the kubernetes.core Ansible modules.
+The components are the real ones, built from the pinned k8s.io/kubernetes
+module (tests/lab/k8s); ``nodeops_lab.lab`` brings the cluster up and down,
+``nodeops_lab.images`` writes the images the nodes run.  docs/lab.md lists
+what is real and the little that is not.
 """

@@ -1,72 +1,88 @@
-"""nodeops lab orchestration: node containers, the simulated API server, join.
+"""nodeops lab: a real kubeadm cluster in podman node containers.
 
-    PYTHONPATH=tests/lab python -m nodeops_lab.lab up [--workers N] [--port 16443]
+    PYTHONPATH=tests/lab python -m nodeops_lab.lab up [--workers N] [--docker-workers N] [--port 16443]
     PYTHONPATH=tests/lab python -m nodeops_lab.lab down
-    PYTHONPATH=tests/lab python -m nodeops_lab.lab join --container NAME --node-name NAME [--control-plane]
+    PYTHONPATH=tests/lab python -m nodeops_lab.lab join --container NAME --node-name NAME
     PYTHONPATH=tests/lab python -m nodeops_lab.lab status
-    PYTHONPATH=tests/lab python -m nodeops_lab.lab build-image [--force]
+    PYTHONPATH=tests/lab python -m nodeops_lab.lab build [--force]
 
-The lab is a simulation: the API server is ``nodeops_lab.apiserver`` (not
-kube-apiserver) and the nodes are podman containers running systemd,
-containerd, docker.io and a kubelet SIMULATION (tests/lab/node/
-kubelet-standin.py) that registers the Node and keeps its status.  No pods
-run in the containers.  See docs/lab-nodes.md.
+Everything in the cluster is real: kube-apiserver, kube-controller-manager,
+kube-scheduler, etcd and kube-proxy run as kubeadm made them (static pods and
+a DaemonSet) under the real kubelet, on containerd, in node containers with
+systemd as PID 1.  The binaries are built from the pinned k8s.io/kubernetes
+module (tests/lab/k8s); the images are written locally (nodeops_lab.images)
+and imported into each node's containerd, since no registry is reachable.
+What is not real is listed in docs/lab.md.
 
-State lives in ``$NODEOPS_LAB_DIR`` (default ``<repo>/.lab``): the API
-server's state dir (pki/, kubeconfig, apiserver.pid), apiserver.log,
-containers.conf, inventory.yml and cache/ (debootstrap downloads, kept by
-``down``).
+``--docker-workers N`` makes the last N workers Docker-era nodes, as
+clusters were before the containerd switch: Docker with cri-dockerd (built
+from its module), the kubelet on unix:///run/cri-dockerd.sock, and Docker's
+own containerd configuration (CRI plugin disabled).
+
+State lives in ``$NODEOPS_LAB_DIR`` (default ``<repo>/.lab``): kubeconfig
+(admin, server https://127.0.0.1:<port>), inventory.yml (kubespray groups),
+lab.json, containers.conf and cache/ (debootstrap downloads, kept by ``down``).
 """
 
 import argparse
-import base64
-import datetime
+import functools
 import json
 import os
 import shutil
-import signal
-import ssl
+import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import yaml
 
-from nodeops_lab import pki
+from nodeops_lab.images import (BUSYBOX_TAG, ETCD_TAG, IMAGE_REPOSITORY, NODE_CACHE_IMAGE, NODE_CACHE_TAG,
+                                image_name)
 from nodeops_lab.podman import Podman, PodmanError, ulimit_args, write_containers_conf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB_ROOT = os.path.dirname(HERE)                      # tests/lab
 REPO_ROOT = os.path.dirname(os.path.dirname(LAB_ROOT))
 NODE_DIR = os.path.join(LAB_ROOT, "node")
+K8S_DIR = os.path.join(LAB_ROOT, "k8s")
 SEED_FILE = os.path.join(LAB_ROOT, "seeds", "cluster.yaml")
 
 IMAGE_REPO = "localhost/nodeops-lab-node"
 IMAGE = IMAGE_REPO + ":latest"
 DEFAULT_PORT = int(os.environ.get("NODEOPS_LAB_PORT") or 16443)
-# The simulated API server divides its controller timings by this factor's
-# inverse (0.25 -> a 40s node grace period becomes 10s).  The kubelet
-# simulation posts status every 3s, so 0.25 keeps Ready stable and fast.
-DEFAULT_TIME_SCALE = 0.25
-HOST_FROM_CONTAINERS = "host.containers.internal"
 LABEL = "nodeops-lab"
 # Container names are <prefix>cp1, <prefix>w1...; another prefix allows a second lab.
 CONTAINER_PREFIX = os.environ.get("NODEOPS_LAB_CONTAINER_PREFIX") or "nodeops-lab-"
-CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
+CRI_SOCKET = "unix:///run/containerd/containerd.sock"
+DOCKER_CRI_SOCKET = "unix:///run/cri-dockerd.sock"
+# What Docker's own containerd package ships: containerd for Docker only.
+DOCKER_CONTAINERD_CONFIG = ('# containerd as Docker installs it: the CRI plugin is disabled, Docker\n'
+                            '# talks to containerd directly (lab Docker-era worker).\n'
+                            'disabled_plugins = ["cri"]\n')
+POD_SUBNET = "10.244.0.0/16"
+SERVICE_SUBNET = "10.96.0.0/16"
+API_PORT = 6443
+IMAGES_IN_NODE = "/opt/nodeops-lab/images"
+CNI_CONFIG = "/etc/cni/net.d/10-nodeops-lab.conflist"
+# PID 1 of a node container: mounts name=systemd in the container's own cgroup namespace, then runs systemd
+NODE_INIT = "/usr/local/sbin/nodeops-lab-init"
+# Every node runs systemd, a kubelet and containerd, each with inotify instances of their own: the
+# kernel's default of 128 per user is spent by two or three labs ("Too many open files" from systemd).
+HOST_SYSCTLS = {"fs.inotify.max_user_instances": 8192, "fs.inotify.max_user_watches": 524288}
 
-# Kubelet flags written to /var/lib/kubelet/kubeadm-flags.env, per era.
-MODERN_VERSION = "v1.30.2"
-MODERN_FLAGS = ("--container-runtime-endpoint=unix:///run/containerd/containerd.sock "
-                "--pod-infra-container-image=registry.k8s.io/pause:3.9")
-DOCKERSHIM_VERSION = "v1.23.17"
-DOCKERSHIM_FLAGS = "--container-runtime=docker --network-plugin=cni --pod-infra-container-image=k8s.gcr.io/pause:3.6"
+# kubeadm preflight checks the node container cannot pass, each for a reason
+# that belongs to the host, not to the cluster (docs/lab.md):
+#   SystemVerification: the host is cgroup v1; kubeadm 1.34 warns, 1.35 and
+#     later fail (and the kubelet needs failCgroupV1: false there).
+IGNORE_PREFLIGHT = ["SystemVerification"]
 
 
 def log(msg):
     print("[lab] " + msg, flush=True)
+
+
+class LabError(SystemExit):
+    pass
 
 
 # --------------------------------------------------------------------------- paths
@@ -78,10 +94,6 @@ class Paths(object):
         d = self.lab_dir
         self.containers_conf = os.path.join(d, "containers.conf")
         self.kubeconfig = os.path.join(d, "kubeconfig")
-        self.pki = os.path.join(d, "pki")
-        self.ca_crt = os.path.join(self.pki, "ca.crt")
-        self.pid_file = os.path.join(d, "apiserver.pid")
-        self.apiserver_log = os.path.join(d, "apiserver.log")
         self.inventory = os.path.join(d, "inventory.yml")
         self.lab_state = os.path.join(d, "lab.json")
         self.cache = os.path.abspath(os.environ.get("NODEOPS_LAB_CACHE_DIR") or os.path.join(d, "cache"))
@@ -99,6 +111,12 @@ def node_specs(workers):
     return specs
 
 
+def docker_nodes(specs, docker_workers):
+    """Node names of the last ``docker_workers`` workers."""
+    workers = [name for _, name, control_plane in specs if not control_plane]
+    return set(workers[len(workers) - docker_workers:]) if docker_workers else set()
+
+
 def read_state(paths):
     try:
         with open(paths.lab_state) as fh:
@@ -113,13 +131,33 @@ def write_state(paths, state):
         json.dump(state, fh, indent=2, sort_keys=True)
 
 
-# --------------------------------------------------------------------------- image
+# --------------------------------------------------------------------------- builds
 
-def ensure_image(paths, force=False):
+@functools.lru_cache(maxsize=None)
+def k8s_binaries():
+    """Build what is missing of the pinned Kubernetes (tests/lab/k8s/build.sh, once per process); its directory."""
+    out = subprocess.run([os.path.join(K8S_DIR, "build.sh")], check=True, stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
+        print(line, flush=True)
+    last = out.strip().splitlines()[-1]
+    # "build: binaries in <dir> (N built)"
+    return last.split(" in ", 1)[1].rsplit(" (", 1)[0]
+
+
+def kubernetes_version(k8s_dir):
+    return os.path.basename(os.path.normpath(k8s_dir))[len("k8s-"):]
+
+
+def kubectl_path(k8s_dir=None):
+    return os.path.join(k8s_dir or k8s_binaries(), "kubectl")
+
+
+def ensure_image(paths, k8s_dir, force=False):
     env = dict(os.environ)
     env["CONTAINERS_CONF"] = write_containers_conf(paths.containers_conf)
     env["NODEOPS_LAB_DIR"] = paths.lab_dir
-    cmd = [sys.executable, os.path.join(NODE_DIR, "build_image.py"), "--cache-dir", paths.cache]
+    cmd = [sys.executable, os.path.join(NODE_DIR, "build_image.py"), "--cache-dir", paths.cache,
+           "--k8s-dir", k8s_dir]
     if force:
         cmd.append("--force")
     out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
@@ -129,265 +167,41 @@ def ensure_image(paths, force=False):
     return out.strip().splitlines()[-1]
 
 
-# --------------------------------------------------------------------------- API server
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _is_apiserver(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as fh:
-            return b"nodeops_lab.apiserver" in fh.read()
-    except OSError:
-        return False
-
-
-def apiserver_pid(paths):
-    try:
-        with open(paths.pid_file) as fh:
-            pid = int(fh.read().strip())
-    except (OSError, ValueError):
-        return None
-    if _pid_alive(pid) and _is_apiserver(pid):
-        return pid
-    return None
-
-
-def _ssl_context(paths):
-    ctx = ssl.create_default_context(cafile=paths.ca_crt)
-    ctx.check_hostname = False  # the kubeconfig may say 127.0.0.1 or localhost
-    return ctx
-
-
-def admin_token(paths):
-    try:
-        with open(paths.kubeconfig) as fh:
-            cfg = yaml.safe_load(fh) or {}
-        for user in cfg.get("users") or []:
-            token = (user.get("user") or {}).get("token")
-            if token:
-                return token
-    except OSError:
-        pass
-    return None
-
-
-def apiserver_ready(paths, port, timeout=3):
-    if not os.path.exists(paths.ca_crt):
-        return False
-    req = urllib.request.Request("https://127.0.0.1:%d/readyz" % port)
-    token = admin_token(paths)
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, context=_ssl_context(paths), timeout=timeout) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError, ssl.SSLError):
-        return False
-
-
-def start_apiserver(paths, port, time_scale, seed=SEED_FILE, wait=60):
-    pid = apiserver_pid(paths)
-    if pid and apiserver_ready(paths, port):
-        log("simulated API server already running (pid %d, port %d)" % (pid, port))
-        return pid
-    if pid:
-        log("API server pid %d is not ready; waiting" % pid)
-    else:
-        if port_in_use(port):
-            raise SystemExit("port %d is in use by another process; pick another with --port or "
-                             "NODEOPS_LAB_PORT" % port)
-        os.makedirs(paths.lab_dir, exist_ok=True)
-        cmd = [sys.executable, "-m", "nodeops_lab.apiserver", "--port", str(port),
-               "--state-dir", paths.lab_dir, "--time-scale", str(time_scale)]
-        if seed and os.path.exists(seed):
-            cmd += ["--seed", seed]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = LAB_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        logf = open(paths.apiserver_log, "ab")
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=REPO_ROOT, start_new_session=True)
-        logf.close()
-        pid = proc.pid
-        log("started simulated API server pid %d on port %d (log %s)" % (pid, port, paths.apiserver_log))
-    deadline = time.time() + wait
-    while time.time() < deadline:
-        if apiserver_ready(paths, port):
-            # the server writes its own pid file; keep ours in step if it has not yet
-            if not os.path.exists(paths.pid_file):
-                with open(paths.pid_file, "w") as fh:
-                    fh.write("%d\n" % pid)
-            return pid
-        if not _pid_alive(pid):
-            raise SystemExit("simulated API server exited; see %s:\n%s" % (paths.apiserver_log, _tail(paths.apiserver_log)))
-        time.sleep(0.3)
-    raise SystemExit("simulated API server did not become ready in %ds; see %s" % (wait, paths.apiserver_log))
-
-
-def port_in_use(port):
-    import socket
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("0.0.0.0", port))
-    except OSError:
-        return True
-    finally:
-        s.close()
-    return False
-
-
-def _tail(path, lines=20):
-    try:
-        with open(path, errors="replace") as fh:
-            return "".join(fh.readlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def apiserver_pids_for_dir(lab_dir):
-    """Simulated API servers started with --state-dir <lab_dir> (even without a pid file)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as fh:
-                argv = fh.read().decode("utf-8", "replace").split("\0")
-        except OSError:
-            continue
-        if "nodeops_lab.apiserver" not in argv:
-            continue
-        for i, arg in enumerate(argv):
-            value = argv[i + 1] if arg == "--state-dir" and i + 1 < len(argv) else \
-                (arg.split("=", 1)[1] if arg.startswith("--state-dir=") else None)
-            if value and os.path.abspath(value) == lab_dir:
-                pids.append(int(entry))
-    return pids
-
-
-def stop_apiserver(paths, timeout=15):
-    pids = set(apiserver_pids_for_dir(paths.lab_dir))
-    pid = apiserver_pid(paths)
-    if pid:
-        pids.add(pid)
-    for pid in sorted(pids):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.time() + timeout
-        while time.time() < deadline and _pid_alive(pid):
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.2)
-        if _pid_alive(pid) and _is_apiserver(pid):
-            os.kill(pid, signal.SIGKILL)
-        log("stopped simulated API server (pid %d)" % pid)
-    return bool(pids)
-
-
-# --------------------------------------------------------------------------- kubernetes client
-
-def core_api(paths):
-    from kubernetes import client, config
-    api_client = config.new_client_from_config(config_file=paths.kubeconfig)
-    return client.CoreV1Api(api_client)
-
-
-def node_ready(node):
-    for cond in (node.status.conditions or []) if node.status else []:
-        if cond.type == "Ready":
-            return cond.status
-    return "Unknown"
-
-
-def wait_nodes_ready(paths, names, timeout=180):
-    api = core_api(paths)
-    deadline = time.time() + timeout
-    pending = set(names)
-    while True:
-        states = {}
-        for node in api.list_node().items:
-            states[node.metadata.name] = node_ready(node)
-        pending = {n for n in names if states.get(n) != "True"}
-        if not pending:
-            return states
-        if time.time() > deadline:
-            raise SystemExit("nodes not Ready after %ds: %s" % (timeout, ", ".join(
-                "%s=%s" % (n, states.get(n, "absent")) for n in sorted(pending))))
-        time.sleep(1)
-
-
-def label_node(paths, name, labels):
-    api = core_api(paths)
-    api.patch_node(name, {"metadata": {"labels": labels}})
-
-
-def seed_namespaces(seed=SEED_FILE):
-    namespaces = set()
-    try:
-        with open(seed) as fh:
-            for doc in yaml.safe_load_all(fh):
-                if not doc:
-                    continue
-                if doc.get("kind") == "Namespace":
-                    namespaces.add(doc["metadata"]["name"])
-                elif doc.get("metadata", {}).get("namespace"):
-                    namespaces.add(doc["metadata"]["namespace"])
-    except OSError:
-        pass
-    return sorted(namespaces)
-
-
-def seed_workload_status(paths, namespaces):
-    """{'ns/pod': phase} for the pods in the seed namespaces."""
-    api = core_api(paths)
-    out = {}
-    for ns in namespaces:
-        for pod in api.list_namespaced_pod(ns).items:
-            out["%s/%s" % (ns, pod.metadata.name)] = pod.status.phase if pod.status else None
-    return out
-
-
-def wait_seed_running(paths, timeout=120):
-    namespaces = seed_namespaces()
-    if not namespaces:
-        return {}
-    deadline = time.time() + timeout
-    while True:
-        phases = seed_workload_status(paths, namespaces)
-        waiting = {k: v for k, v in phases.items() if v not in ("Running", "Succeeded")}
-        if phases and not waiting:
-            return phases
-        if time.time() > deadline:
-            raise SystemExit("seed workloads not Running after %ds: %s"
-                             % (timeout, ", ".join("%s=%s" % kv for kv in sorted(waiting.items())) or "no pods"))
-        time.sleep(1)
-
-
 # --------------------------------------------------------------------------- containers
+
+def ensure_host_limits():
+    """Raise the host's inotify limits to what the lab needs (never lowers them)."""
+    for key, wanted in HOST_SYSCTLS.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        with open(path) as fh:
+            current = int(fh.read().strip())
+        if current < wanted:
+            with open(path, "w") as fh:
+                fh.write("%d\n" % wanted)
+            log("raised %s from %d to %d" % (key, current, wanted))
+
 
 def container_running(podman, name):
     info = podman.inspect(name)
     return bool(info and info.get("State", {}).get("Running"))
 
 
-def ensure_container(podman, paths, container, node_name, control_plane, image=IMAGE):
+def container_ip(podman, container):
+    info = podman.inspect(container) or {}
+    networks = (info.get("NetworkSettings") or {}).get("Networks") or {}
+    for net in networks.values():
+        if net.get("IPAddress"):
+            return net["IPAddress"]
+    raise LabError("container %s has no IP address" % container)
+
+
+def ensure_container(podman, paths, container, node_name, control_plane, port, image=IMAGE):
     info = podman.inspect(container)
     if info:
         labels = info.get("Config", {}).get("Labels") or {}
         if labels.get(LABEL + ".dir") != paths.lab_dir:
-            raise SystemExit("container %s exists but does not belong to this lab (%s); remove it or use "
-                             "its NODEOPS_LAB_DIR" % (container, labels.get(LABEL + ".dir")))
-        current = podman.run("image", "inspect", "--format", "{{.Id}}", image, check=False).stdout.strip()
-        if current and info.get("Image") and info["Image"] != current:
-            log("note: %s runs an older node image; `lab down` and `lab up` to use the new one" % container)
+            raise LabError("container %s exists but does not belong to this lab (%s); remove it or use "
+                           "its NODEOPS_LAB_DIR" % (container, labels.get(LABEL + ".dir")))
         if not info.get("State", {}).get("Running"):
             log("starting existing container %s" % container)
             podman.run("start", container)
@@ -397,13 +211,20 @@ def ensure_container(podman, paths, container, node_name, control_plane, image=I
             "--label", LABEL + "=1", "--label", LABEL + ".dir=" + paths.lab_dir,
             "--label", LABEL + ".node=" + node_name,
             "--label", LABEL + ".role=" + ("control-plane" if control_plane else "worker"),
-            "--privileged", "--systemd=always", "--runtime", "runc",
-            "--tmpfs", "/run", "--tmpfs", "/tmp"] + ulimit_args() + [image, "/sbin/init"]
-    podman.run(*args)
+            "--privileged", "--systemd=always", "--runtime", "runc", "--cgroupns=private",
+            "--tmpfs", "/run", "--tmpfs", "/tmp",
+            # overlayfs snapshots cannot sit on the container's own overlay root
+            "--mount", "type=volume,src=%s-containerd,dst=/var/lib/containerd" % container,
+            "--mount", "type=volume,src=%s-docker,dst=/var/lib/docker" % container]
+    if os.path.isdir("/lib/modules"):   # absent on hosts whose kernel has no modules
+        args += ["-v", "/lib/modules:/lib/modules:ro"]
+    if control_plane:
+        args += ["-p", "127.0.0.1:%d:%d" % (port, API_PORT)]
+    podman.run(*(args + ulimit_args() + [image, NODE_INIT]))
     return True
 
 
-def wait_systemd(podman, container, timeout=60):
+def wait_systemd(podman, container, timeout=90):
     deadline = time.time() + timeout
     state = ""
     while time.time() < deadline:
@@ -412,110 +233,277 @@ def wait_systemd(podman, container, timeout=60):
         if state in ("running", "degraded"):
             return state
         time.sleep(0.5)
-    raise SystemExit("systemd in %s did not finish booting (state %r)" % (container, state))
+    raise LabError("systemd in %s did not finish booting (state %r)" % (container, state))
 
 
-def kubelet_kubeconfig(server, ca_pem):
-    """kubelet.conf as kubeadm leaves it after TLS bootstrap (rotating cert files)."""
+def import_images(podman, container):
+    """Side-load the lab's images into the node's containerd (namespace k8s.io), pinned against GC."""
+    podman.exec(container, "sh", "-c",
+                "for f in %s/*.tar; do ctr -n k8s.io images import --label io.cri-containerd.pinned=pinned "
+                "--all-platforms \"$f\" >/dev/null || exit 1; done" % IMAGES_IN_NODE, timeout=600)
+
+
+def make_docker_node(podman, container):
+    """Docker + cri-dockerd as the node's runtime, the lab's images loaded into Docker."""
+    # runc-oom-clamp: see its docstring (a limit of the lab machine, docs/lab.md)
+    podman.exec(container, "sh", "-c",
+                "dpkg-divert --local --quiet --rename --divert /usr/sbin/runc.lab-real --add /usr/sbin/runc && "
+                "install -m 0755 /usr/lib/nodeops-lab/runc-oom-clamp /usr/sbin/runc")
+    podman.write_file(container, "/etc/containerd/config.toml", DOCKER_CONTAINERD_CONFIG)
+    podman.exec(container, "systemctl", "restart", "containerd.service")
+    podman.exec(container, "systemctl", "enable", "--now", "docker.service", "cri-docker.socket",
+                "cri-docker.service", timeout=180)
+    podman.exec(container, "sh", "-c", "for f in %s/*.tar; do docker load -q -i \"$f\" >/dev/null || exit 1; done"
+                % IMAGES_IN_NODE, timeout=600)
+
+
+def kubelet_active(podman, container):
+    return podman.exec(container, "test", "-f", "/etc/kubernetes/kubelet.conf", check=False).returncode == 0
+
+
+# --------------------------------------------------------------------------- kubeadm
+
+def kubeadm_init_config(node_name, node_ip, version, cert_validity=None):
+    docs = [
+        {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "InitConfiguration",
+         "localAPIEndpoint": {"advertiseAddress": node_ip, "bindPort": API_PORT},
+         "nodeRegistration": {"name": node_name, "criSocket": CRI_SOCKET,
+                              "ignorePreflightErrors": IGNORE_PREFLIGHT}},
+        {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "ClusterConfiguration",
+         "clusterName": "nodeops-lab",
+         "kubernetesVersion": version,
+         "imageRepository": IMAGE_REPOSITORY,
+         "controlPlaneEndpoint": "%s:%d" % (node_ip, API_PORT),
+         "apiServer": {"certSANs": ["127.0.0.1", "localhost", node_ip, node_name]},
+         "etcd": {"local": {"imageRepository": IMAGE_REPOSITORY, "imageTag": ETCD_TAG}},
+         "networking": {"podSubnet": POD_SUBNET, "serviceSubnet": SERVICE_SUBNET,
+                        "dnsDomain": "cluster.local"}},
+        # The lab's starting state: cgroupfs, which the cgroup driver migration
+        # moves to systemd.  Image GC off: the side-loaded images cannot be pulled again.
+        {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+         "cgroupDriver": "cgroupfs",
+         "failSwapOn": False,
+         "imageGCHighThresholdPercent": 100,
+         "evictionHard": {"nodefs.available": "0%", "nodefs.inodesFree": "0%", "imagefs.available": "0%"}},
+        {"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
+         "mode": "iptables",
+         # the node container cannot set the host's nf_conntrack_max
+         "conntrack": {"maxPerCore": 0}},
+    ]
+    if cert_validity:
+        # certificates that fall due soon, for the certificate renewal tests
+        docs[1]["certificateValidityPeriod"] = cert_validity
+    return yaml.safe_dump_all(docs, default_flow_style=False, sort_keys=False)
+
+
+def kubeadm_join_config(node_name, endpoint, token, ca_hash, cri_socket=CRI_SOCKET):
     return yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "default-cluster", "cluster": {
-            "certificate-authority-data": base64.b64encode(ca_pem).decode(),
-            "server": server}}],
-        "contexts": [{"name": "default-context", "context": {
-            "cluster": "default-cluster", "namespace": "default", "user": "default-auth"}}],
-        "current-context": "default-context",
-        "preferences": {},
-        "users": [{"name": "default-auth", "user": {
-            "client-certificate": "/var/lib/kubelet/pki/kubelet-client-current.pem",
-            "client-key": "/var/lib/kubelet/pki/kubelet-client-current.pem"}}],
+        "apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "JoinConfiguration",
+        "discovery": {"bootstrapToken": {"apiServerEndpoint": endpoint, "token": token,
+                                         "caCertHashes": [ca_hash]}},
+        "nodeRegistration": {"name": node_name, "criSocket": cri_socket,
+                             "ignorePreflightErrors": IGNORE_PREFLIGHT},
     }, default_flow_style=False, sort_keys=False)
 
 
-def kubeadm_flags_env(control_plane, era="modern"):
-    flags = MODERN_FLAGS if era == "modern" else DOCKERSHIM_FLAGS
-    if control_plane:
-        flags += " --register-with-taints=" + CONTROL_PLANE_TAINT
-    return 'KUBELET_KUBEADM_ARGS="%s"\n' % flags
+def kubeadm(podman, container, *args, timeout=600):
+    proc = podman.exec(container, "kubeadm", *args, check=False, timeout=timeout)
+    if proc.returncode != 0:
+        raise LabError("kubeadm %s on %s failed (%d):\n%s\n%s" % (args[0], container, proc.returncode,
+                                                                  proc.stdout[-3000:], proc.stderr[-3000:]))
+    return proc.stdout
 
 
-def lab_port(paths, default=DEFAULT_PORT):
-    return int(read_state(paths).get("port", default))
+def kubeadm_init(podman, container, node_name, version, cert_validity=None):
+    node_ip = container_ip(podman, container)
+    podman.write_file(container, "/etc/kubernetes/nodeops-lab-kubeadm.yaml",
+                      kubeadm_init_config(node_name, node_ip, version, cert_validity), "0600")
+    started = time.time()
+    kubeadm(podman, container, "init", "--config", "/etc/kubernetes/nodeops-lab-kubeadm.yaml")
+    log("kubeadm init on %s in %.0fs" % (container, time.time() - started))
 
 
-def join(paths, container, node_name, control_plane=False, port=None, era="modern", wait=True,
-         podman=None, mark_control_plane=True):
-    """Join one node container to the lab's simulated API server.
+def join_material(podman, cp_container):
+    """(endpoint, token, ca hash) from a fresh bootstrap token on the control plane."""
+    line = kubeadm(podman, cp_container, "token", "create", "--ttl", "1h", "--print-join-command").strip()
+    words = line.split()
+    endpoint = words[words.index("join") + 1]
+    token = words[words.index("--token") + 1]
+    ca_hash = words[words.index("--discovery-token-ca-cert-hash") + 1]
+    return endpoint, token, ca_hash
 
-    Issues the node's client certificate (CN system:node:<name>, O system:nodes),
-    writes /etc/kubernetes/pki/ca.crt, /etc/kubernetes/kubelet.conf,
-    /var/lib/kubelet/pki/kubelet-client-*.pem and kubeadm-flags.env, enables
-    and starts containerd (docker too for the dockershim era) and the kubelet
-    simulation, and (control plane) labels the Node like kubeadm's
-    mark-control-plane phase.
-    """
-    podman = podman or podman_for(paths)
-    port = port or lab_port(paths)
-    if not container_running(podman, container):
-        raise SystemExit("container %s is not running" % container)
-    if not os.path.exists(paths.ca_crt):
-        raise SystemExit("no lab CA at %s: run `lab up` (or start the simulated API server) first" % paths.ca_crt)
-    wait_systemd(podman, container)
-    with open(paths.ca_crt, "rb") as fh:
-        ca_pem = fh.read()
-    crt, key = pki.issue_cert(paths.pki, "kubelet-" + node_name, "system:node:" + node_name,
-                              organizations=("system:nodes",), client=True)
-    with open(crt, "rb") as fh:
-        crt_pem = fh.read()
-    with open(key, "rb") as fh:
-        key_pem = fh.read()
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H-%M-%S")
-    pem_name = "kubelet-client-%s.pem" % stamp
-    server = "https://%s:%d" % (HOST_FROM_CONTAINERS, port)
 
-    # kubelet restarts in a loop until joined: keep it stopped while its files change
-    podman.exec(container, "systemctl", "stop", "kubelet.service")
-    podman.write_file(container, "/etc/kubernetes/pki/ca.crt", ca_pem, "0644")
-    podman.write_file(container, "/var/lib/kubelet/pki/" + pem_name, crt_pem + key_pem, "0600")
-    podman.exec(container, "ln", "-sfn", "/var/lib/kubelet/pki/" + pem_name,
-                "/var/lib/kubelet/pki/kubelet-client-current.pem")
-    podman.write_file(container, "/etc/kubernetes/kubelet.conf", kubelet_kubeconfig(server, ca_pem), "0600")
-    podman.write_file(container, "/var/lib/kubelet/kubeadm-flags.env", kubeadm_flags_env(control_plane, era))
-    if era == "dockershim":
-        podman.write_file(container, "/etc/nodeops-lab/kubelet-version", DOCKERSHIM_VERSION + "\n")
-        podman.exec(container, "systemctl", "enable", "--now", "docker.service")
-    podman.exec(container, "systemctl", "enable", "--now", "containerd.service")
-    podman.exec(container, "systemctl", "enable", "kubelet.service")
-    podman.exec(container, "systemctl", "start", "kubelet.service")
-    log("joined %s as node %s%s" % (container, node_name, " (control plane)" if control_plane else ""))
-    if wait or (control_plane and mark_control_plane):
-        wait_nodes_ready(paths, [node_name], timeout=120)
-    if control_plane and mark_control_plane:
-        label_node(paths, node_name, {CONTROL_PLANE_LABEL: ""})
+def kubeadm_join(podman, container, node_name, material, cri_socket=CRI_SOCKET):
+    endpoint, token, ca_hash = material
+    podman.write_file(container, "/etc/kubernetes/nodeops-lab-join.yaml",
+                      kubeadm_join_config(node_name, endpoint, token, ca_hash, cri_socket), "0600")
+    started = time.time()
+    kubeadm(podman, container, "join", "--config", "/etc/kubernetes/nodeops-lab-join.yaml")
+    log("kubeadm join of %s in %.0fs" % (node_name, time.time() - started))
+
+
+# --------------------------------------------------------------------------- networking
+
+def cni_config(pod_cidr):
+    return json.dumps({
+        "cniVersion": "1.0.0",
+        "name": "nodeops-lab",
+        "plugins": [
+            {"type": "bridge", "bridge": "cni0", "isGateway": True, "ipMasq": True, "hairpinMode": True,
+             "ipam": {"type": "host-local", "ranges": [[{"subnet": pod_cidr}]],
+                      "routes": [{"dst": "0.0.0.0/0"}]}},
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+            {"type": "loopback"},
+        ],
+    }, indent=2) + "\n"
+
+
+def pod_cidrs(kubectl, kubeconfig, names, timeout=120):
+    """{node: podCIDR} once the controller manager has given each node one."""
+    deadline = time.time() + timeout
+    while True:
+        out = kubectl_json(kubectl, kubeconfig, "get", "nodes")
+        cidrs = {n["metadata"]["name"]: n["spec"].get("podCIDR") for n in out["items"]}
+        if all(cidrs.get(n) for n in names):
+            return {n: cidrs[n] for n in names}
+        if time.time() > deadline:
+            raise LabError("nodes without a podCIDR after %ds: %s" % (
+                timeout, ", ".join(n for n in names if not cidrs.get(n))))
+        time.sleep(1)
+
+
+def configure_pod_network(podman, specs, cidrs):
+    """A bridge CNI network per node on its podCIDR, and routes to the other nodes' pods."""
+    ips = {name: container_ip(podman, container) for container, name, _ in specs}
+    for container, name, _ in specs:
+        podman.write_file(container, CNI_CONFIG, cni_config(cidrs[name]))
+        for _other_container, other, _ in specs:
+            if other != name:
+                podman.exec(container, "ip", "route", "replace", cidrs[other], "via", ips[other])
+
+
+# --------------------------------------------------------------------------- kubectl
+
+def kubectl_run(kubectl, kubeconfig, *args, check=True, input=None, timeout=120):
+    proc = subprocess.run([kubectl, "--kubeconfig", kubeconfig] + list(args), input=input,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise LabError("kubectl %s failed: %s" % (" ".join(args), proc.stderr.strip()))
+    return proc
+
+
+def kubectl_json(kubectl, kubeconfig, *args):
+    return json.loads(kubectl_run(kubectl, kubeconfig, *(list(args) + ["-o", "json"])).stdout)
+
+
+def node_ready(node):
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status")
+    return "Unknown"
+
+
+def wait_nodes_ready(kubectl, kubeconfig, names, timeout=240):
+    deadline = time.time() + timeout
+    while True:
+        states = {n["metadata"]["name"]: node_ready(n)
+                  for n in kubectl_json(kubectl, kubeconfig, "get", "nodes")["items"]}
+        pending = [n for n in names if states.get(n) != "True"]
+        if not pending:
+            return states
+        if time.time() > deadline:
+            raise LabError("nodes not Ready after %ds: %s" % (timeout, ", ".join(
+                "%s=%s" % (n, states.get(n, "absent")) for n in sorted(pending))))
+        time.sleep(2)
+
+
+def wait_api(kubectl, kubeconfig, timeout=120):
+    deadline = time.time() + timeout
+    while True:
+        proc = kubectl_run(kubectl, kubeconfig, "get", "--raw", "/readyz", check=False, timeout=15)
+        if proc.returncode == 0:
+            return
+        if time.time() > deadline:
+            raise LabError("the API server at %s is not ready after %ds: %s" % (kubeconfig, timeout,
+                                                                                  proc.stderr.strip()))
+        time.sleep(2)
+
+
+def seed_namespaces(seed=SEED_FILE):
+    with open(seed) as fh:
+        return sorted({d["metadata"]["name"] for d in yaml.safe_load_all(fh) if d and d.get("kind") == "Namespace"})
+
+
+def wait_seed_running(kubectl, kubeconfig, timeout=240):
+    deadline = time.time() + timeout
+    namespaces = seed_namespaces()
+    while True:
+        phases = {}
+        for ns in namespaces:
+            for pod in kubectl_json(kubectl, kubeconfig, "-n", ns, "get", "pods")["items"]:
+                ready = all(c.get("ready") for c in pod["status"].get("containerStatuses") or [{}])
+                phases["%s/%s" % (ns, pod["metadata"]["name"])] = (
+                    "Running" if pod["status"].get("phase") == "Running" and ready else pod["status"].get("phase"))
+        waiting = {k: v for k, v in phases.items() if v != "Running"}
+        if phases and not waiting:
+            return phases
+        if time.time() > deadline:
+            raise LabError("seed workloads not Running after %ds: %s"
+                           % (timeout, ", ".join("%s=%s" % kv for kv in sorted(waiting.items())) or "no pods"))
+        time.sleep(2)
+
+
+def write_admin_kubeconfig(podman, paths, cp_container, port):
+    """/etc/kubernetes/admin.conf of the control plane, pointed at the published port."""
+    text = podman.exec(cp_container, "cat", "/etc/kubernetes/admin.conf").stdout
+    cfg = yaml.safe_load(text)
+    for cluster in cfg["clusters"]:
+        cluster["cluster"]["server"] = "https://127.0.0.1:%d" % port
+    os.makedirs(paths.lab_dir, exist_ok=True)
+    fd = os.open(paths.kubeconfig, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        yaml.safe_dump(cfg, fh, default_flow_style=False, sort_keys=False)
+    return paths.kubeconfig
 
 
 # --------------------------------------------------------------------------- inventory
 
+def inventory_vars(paths):
+    """The k8s_cluster vars: the lab's kubeconfig and the images roles take from the lab."""
+    return {
+        "nodeops_kubeconfig": paths.kubeconfig,
+        # NodeLocal DNSCache: the lab's stand-in image (k8s.io/dns cannot be built here, docs/lab.md)
+        # and the lab's busybox for the role's probe pods; the nodes cannot pull anything.
+        "nodelocaldns_image_registry": IMAGE_REPOSITORY,
+        "nodelocaldns_image_name": NODE_CACHE_IMAGE,
+        "nodelocaldns_image_tag": NODE_CACHE_TAG,
+        "nodelocaldns_probe_image": image_name("busybox", BUSYBOX_TAG),
+    }
+
+
 def write_inventory(paths, specs):
+    """The lab as a kubespray inventory: k8s_cluster with kube_control_plane and kube_node."""
     cp_hosts, worker_hosts = {}, {}
     for container, node_name, control_plane in specs:
         host = {
             "ansible_connection": "containers.podman.podman",
             "ansible_host": container,
             "ansible_python_interpreter": "/usr/bin/python3",
+            # the connection is root already and the node image has no sudo
+            "ansible_become_method": "ansible.builtin.su",
             "kube_node_name": node_name,
         }
         (cp_hosts if control_plane else worker_hosts)[node_name] = host
-    inventory = {"all": {"children": {"lab_nodes": {
-        "vars": {"nodeops_kubeconfig": paths.kubeconfig},
+    inventory = {"all": {"children": {"k8s_cluster": {
+        "vars": inventory_vars(paths),
         "children": {
-            "lab_control_plane": {"hosts": cp_hosts},
-            "lab_workers": {"hosts": worker_hosts},
+            "kube_control_plane": {"hosts": cp_hosts},
+            "kube_node": {"hosts": worker_hosts},
         }}}}}
-    header = ("# nodeops lab inventory, written by `python -m nodeops_lab.lab up`.\n"
+    header = ("# nodeops lab inventory, written by `python -m nodeops_lab.lab up`, with kubespray's groups.\n"
               "# Hosts are podman containers (containers.podman.podman connection);\n"
-              "# nodeops_kubeconfig is the controller-side kubeconfig of the simulated API server.\n")
+              "# nodeops_kubeconfig is the controller-side admin kubeconfig of the lab's kube-apiserver;\n"
+              "# nodelocaldns_image_* name the lab's NodeLocal DNSCache stand-in (a simulation, docs/lab.md).\n")
     with open(paths.inventory, "w") as fh:
         fh.write(header + yaml.safe_dump(inventory, default_flow_style=False, sort_keys=False))
     return paths.inventory
@@ -523,108 +511,87 @@ def write_inventory(paths, specs):
 
 # --------------------------------------------------------------------------- commands
 
-def cmd_up(args):
+def port_in_use(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        return True
+    finally:
+        s.close()
+    return False
+
+
+def bring_up(paths, workers, port, timeout=300, docker_workers=0, cert_validity=None, seed=True):
     started = time.time()
-    paths = Paths()
     os.makedirs(paths.lab_dir, exist_ok=True)
     podman = podman_for(paths)
-    ensure_image(paths)
+    k8s_dir = k8s_binaries()
+    version = kubernetes_version(k8s_dir)
+    kubectl = kubectl_path(k8s_dir)
+    ensure_image(paths, k8s_dir)
+    ensure_host_limits()
     state = read_state(paths)
-    port = args.port or state.get("port") or DEFAULT_PORT
-    if apiserver_pid(paths) and state.get("port") and state["port"] != port:
-        raise SystemExit("the lab's API server already runs on port %s; `lab down` first" % state["port"])
-    workers = args.workers if args.workers is not None else state.get("workers", 2)
-    state.update({"port": port, "workers": workers, "time_scale": args.time_scale})
-    write_state(paths, state)
-    start_apiserver(paths, port, args.time_scale)
+    if state.get("port") and state["port"] != port and podman.inspect(CONTAINER_PREFIX + "cp1"):
+        raise LabError("the lab's API server is already published on port %s; `lab down` first" % state["port"])
     specs = node_specs(workers)
+    cp_container, cp_name = specs[0][0], specs[0][1]
+    if not podman.inspect(cp_container) and port_in_use(port):
+        raise LabError("port %d is in use by another process; pick another with --port or NODEOPS_LAB_PORT" % port)
+    if docker_workers > workers:
+        raise LabError("--docker-workers %d is more than the %d workers" % (docker_workers, workers))
+    docker = docker_nodes(specs, docker_workers)
+    state.update({"port": port, "workers": workers, "docker_workers": docker_workers, "kubernetes_version": version})
+    write_state(paths, state)
+
     created = {}
     for container, node_name, control_plane in specs:
-        created[container] = ensure_container(podman, paths, container, node_name, control_plane)
-    # Nodes that do not exist yet are pre-registered cordoned, so the seed pods
-    # are only scheduled once every node is Ready, spread over the workers.
-    cordoned = precreate_nodes(paths, specs)
-    for container, node_name, control_plane in specs:
-        if created[container] or not _node_is_ready(paths, node_name):
-            join(paths, container, node_name, control_plane, port=port, wait=False, podman=podman,
-                 mark_control_plane=False)
-    states = wait_nodes_ready(paths, [n for _, n, _ in specs], timeout=args.timeout)
-    for container, node_name, control_plane in specs:
-        if control_plane:
-            label_node(paths, node_name, {CONTROL_PLANE_LABEL: ""})
-    uncordon_together(paths, cordoned)
-    phases = wait_seed_running(paths, timeout=args.timeout)
+        created[container] = ensure_container(podman, paths, container, node_name, control_plane, port)
+    for container, node_name, _ in specs:
+        wait_systemd(podman, container)
+        podman.exec(container, "sysctl", "--system", "-q")
+        if created[container]:
+            import_images(podman, container)
+            if node_name in docker:
+                make_docker_node(podman, container)
+    if not kubelet_active(podman, cp_container):
+        kubeadm_init(podman, cp_container, cp_name, version, cert_validity)
+    write_admin_kubeconfig(podman, paths, cp_container, port)
+    wait_api(kubectl, paths.kubeconfig)
+    material = None
+    for container, node_name, control_plane in specs[1:]:
+        if not kubelet_active(podman, container):
+            material = material or join_material(podman, cp_container)
+            kubeadm_join(podman, container, node_name, material,
+                         DOCKER_CRI_SOCKET if node_name in docker else CRI_SOCKET)
+    names = [n for _, n, _ in specs]
+    configure_pod_network(podman, specs, pod_cidrs(kubectl, paths.kubeconfig, names))
+    states = wait_nodes_ready(kubectl, paths.kubeconfig, names, timeout=timeout)
+    phases = None
+    if seed:
+        kubectl_run(kubectl, paths.kubeconfig, "apply", "--server-side", "--field-manager", "nodeops-lab",
+                    "-f", SEED_FILE)
+        phases = wait_seed_running(kubectl, paths.kubeconfig, timeout=timeout)
     write_inventory(paths, specs)
-    log("lab up in %.1fs" % (time.time() - started))
+    log("lab up in %.1fs (Kubernetes %s%s)" % (time.time() - started, version,
+                                            ", Docker + cri-dockerd on " + ", ".join(sorted(docker)) if docker else ""))
     print_summary(paths, port, states, phases)
+    return specs
+
+
+def cmd_up(args):
+    paths = Paths()
+    state = read_state(paths)
+    port = args.port or state.get("port") or DEFAULT_PORT
+    workers = args.workers if args.workers is not None else state.get("workers", 2)
+    docker_workers = args.docker_workers if args.docker_workers is not None else state.get("docker_workers", 0)
+    bring_up(paths, workers, port, timeout=args.timeout, docker_workers=docker_workers,
+             cert_validity=args.cert_validity)
     return 0
 
 
-def precreate_nodes(paths, specs):
-    """Create absent Node objects cordoned, with kubeadm's control-plane label and taint.
-
-    The kubelet simulation then finds its Node registered (HTTP 409) and only
-    posts status, like a real kubelet whose Node object already exists.
-    Returns the names created (to be uncordoned once all are Ready).
-    """
-    from kubernetes.client.rest import ApiException
-    api = core_api(paths)
-    existing = {n.metadata.name for n in api.list_node().items}
-    created = []
-    for _container, node_name, control_plane in specs:
-        if node_name in existing:
-            continue
-        body = {"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": node_name, "labels": {"kubernetes.io/hostname": node_name,
-                                                           "kubernetes.io/os": "linux"}},
-                "spec": {"unschedulable": True}}
-        if control_plane:
-            body["metadata"]["labels"][CONTROL_PLANE_LABEL] = ""
-            body["spec"]["taints"] = [{"key": CONTROL_PLANE_LABEL, "effect": "NoSchedule"}]
-        try:
-            api.create_node(body)
-            created.append(node_name)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-    return created
-
-
-def uncordon_together(paths, names):
-    """Uncordon nodes with concurrent requests (one connection each), so the
-    simulated scheduler sees them become schedulable at (nearly) the same time."""
-    import threading
-    apis = [core_api(paths) for _ in names]
-    barrier = threading.Barrier(len(names)) if names else None
-    errors = []
-
-    def uncordon(api, name):
-        barrier.wait()
-        try:
-            api.patch_node(name, {"spec": {"unschedulable": None}})
-        except Exception as exc:  # reported below
-            errors.append("%s: %s" % (name, exc))
-
-    threads = [threading.Thread(target=uncordon, args=(api, name)) for api, name in zip(apis, names)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise SystemExit("uncordon failed: " + "; ".join(errors))
-
-
-def _node_is_ready(paths, name):
-    try:
-        node = core_api(paths).read_node(name)
-    except Exception:  # absent or API trouble: (re)join
-        return False
-    return node_ready(node) == "True"
-
-
 def print_summary(paths, port, states, phases=None):
-    print("API server (simulation): https://127.0.0.1:%d (nodes use https://%s:%d)"
-          % (port, HOST_FROM_CONTAINERS, port))
+    print("API server:  https://127.0.0.1:%d (kube-apiserver, static pod on the control-plane node)" % port)
     print("kubeconfig:  %s" % paths.kubeconfig)
     print("inventory:   %s" % paths.inventory)
     print("nodes:")
@@ -642,12 +609,13 @@ def cmd_down(args):
         name = (c.get("Names") or [c.get("Id")])[0]
         log("removing container %s" % name)
         podman.run("rm", "-f", "-v", "-t", "5", name, check=False)
-    stop_apiserver(paths)
+        for suffix in ("-containerd", "-docker"):
+            podman.run("volume", "rm", "-f", name + suffix, check=False)
     if os.path.isdir(paths.lab_dir):
         for entry in os.listdir(paths.lab_dir):
-            if entry == "cache" or os.path.join(paths.lab_dir, entry) == paths.cache:
-                continue
             path = os.path.join(paths.lab_dir, entry)
+            if entry == "cache" or path == paths.cache:
+                continue
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
             else:
@@ -657,9 +625,14 @@ def cmd_down(args):
 
 
 def cmd_join(args):
+    """Join one more running node container (made by the caller) as a worker."""
     paths = Paths()
-    join(paths, args.container, args.node_name, control_plane=args.control_plane,
-         port=args.port, era=args.era, wait=not args.no_wait)
+    podman = podman_for(paths)
+    if not container_running(podman, args.container):
+        raise LabError("container %s is not running" % args.container)
+    wait_systemd(podman, args.container)
+    import_images(podman, args.container)
+    kubeadm_join(podman, args.container, args.node_name, join_material(podman, CONTAINER_PREFIX + "cp1"))
     return 0
 
 
@@ -667,13 +640,10 @@ def cmd_status(args):
     paths = Paths()
     podman = podman_for(paths)
     state = read_state(paths)
-    port = state.get("port", DEFAULT_PORT)
-    pid = apiserver_pid(paths)
-    ready = bool(pid) and apiserver_ready(paths, port)
     print("lab dir:     %s" % paths.lab_dir)
     print("image:       %s (%s)" % (IMAGE, "present" if podman.image_exists(IMAGE) else "absent"))
-    print("API server (simulation): %s" % (
-        "pid %d, https://127.0.0.1:%d, %s" % (pid, port, "ready" if ready else "NOT ready") if pid else "not running"))
+    print("kubernetes:  %s, API https://127.0.0.1:%s" % (state.get("kubernetes_version", "?"),
+                                                         state.get("port", DEFAULT_PORT)))
     print("containers:")
     containers = podman.containers(LABEL + "=1", LABEL + ".dir=" + paths.lab_dir)
     for c in sorted(containers, key=lambda c: c.get("Names", [""])[0]):
@@ -681,53 +651,49 @@ def cmd_status(args):
         print("  %-22s %-10s node=%s" % (c.get("Names", ["?"])[0], c.get("State"), labels.get(LABEL + ".node")))
     if not containers:
         print("  (none)")
-    if ready:
-        print("nodes:")
-        for node in core_api(paths).list_node().items:
-            print("  %-14s Ready=%s" % (node.metadata.name, node_ready(node)))
+    if containers and os.path.exists(paths.kubeconfig):
+        kubectl = kubectl_path()
+        proc = kubectl_run(kubectl, paths.kubeconfig, "get", "nodes", "-o", "wide", check=False)
+        print(proc.stdout or proc.stderr)
     if os.path.exists(paths.inventory):
         print("inventory:   %s" % paths.inventory)
     return 0
 
 
-def cmd_build_image(args):
+def cmd_build(args):
     paths = Paths()
-    print(ensure_image(paths, force=args.force))
+    print(ensure_image(paths, k8s_binaries(), force=args.force))
     return 0
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nodeops_lab.lab", description="nodeops lab (simulation) control")
+    parser = argparse.ArgumentParser(prog="nodeops_lab.lab", description="nodeops lab (real kubeadm cluster) control")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("up", help="build the image if needed, start the API server and nodes, join them")
+    p = sub.add_parser("up", help="build what is missing, start the node containers, kubeadm init and join")
     p.add_argument("--workers", type=int, default=None, help="number of worker nodes (default 2)")
-    p.add_argument("--port", type=int, default=None, help="API server port (default %d)" % DEFAULT_PORT)
-    p.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE,
-                   help="API server --time-scale (default %s)" % DEFAULT_TIME_SCALE)
-    p.add_argument("--timeout", type=int, default=180, help="seconds to wait for Ready nodes and seed pods")
+    p.add_argument("--docker-workers", type=int, default=None,
+                   help="make the last N workers Docker-era nodes (Docker + cri-dockerd; default 0)")
+    p.add_argument("--port", type=int, default=None, help="API server port on 127.0.0.1 (default %d)" % DEFAULT_PORT)
+    p.add_argument("--cert-validity", default=None, metavar="DURATION",
+                   help="kubeadm certificateValidityPeriod at init (e.g. 240h: certificates due within days)")
+    p.add_argument("--timeout", type=int, default=300, help="seconds to wait for Ready nodes and seed pods")
     p.set_defaults(func=cmd_up)
-    p = sub.add_parser("down", help="remove the lab's containers and state (keeps the image and cache)")
+    p = sub.add_parser("down", help="remove the lab's containers, volumes and state (keeps the image and cache)")
     p.set_defaults(func=cmd_down)
-    p = sub.add_parser("join", help="join one running node container to the lab")
+    p = sub.add_parser("join", help="kubeadm join one more running node container as a worker")
     p.add_argument("--container", required=True)
     p.add_argument("--node-name", required=True)
-    p.add_argument("--control-plane", action="store_true")
-    p.add_argument("--port", type=int, default=None)
-    p.add_argument("--era", choices=("modern", "dockershim"), default="modern",
-                   help="modern: kubelet %s on containerd; dockershim: kubelet %s with "
-                        "--container-runtime=docker --network-plugin=cni" % (MODERN_VERSION, DOCKERSHIM_VERSION))
-    p.add_argument("--no-wait", action="store_true", help="do not wait for the Node to be Ready")
     p.set_defaults(func=cmd_join)
     p = sub.add_parser("status", help="print the lab's state")
     p.set_defaults(func=cmd_status)
-    p = sub.add_parser("build-image", help="build the node image if its inputs changed")
-    p.add_argument("--force", action="store_true")
-    p.set_defaults(func=cmd_build_image)
+    p = sub.add_parser("build", help="build the Kubernetes binaries and the node image if their inputs changed")
+    p.add_argument("--force", action="store_true", help="rebuild the node image")
+    p.set_defaults(func=cmd_build)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except PodmanError as exc:
-        raise SystemExit(str(exc))
+    except (PodmanError, subprocess.CalledProcessError) as exc:
+        raise LabError(str(exc))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,14 @@
-"""Shared fixtures for the lab node tests (test_node_*.py, test_lab_*.py).
+"""Shared fixtures for the lab tests (test_node_*.py, test_lab_*.py).
 
-The node tests need root, podman, debootstrap and the node image (built once
+The tests need root, podman, debootstrap, Go and the node image (built once
 per session by `lab up` when its inputs changed).  They run a separate lab:
 its own state dir, a free API port and the container prefix
 ``nodeops-labtest-``, so a developer's own lab (``.lab``) is left alone.
 
 Select them with ``-m lab_nodes``; they are skipped where podman or root is
-missing.
+missing, and fail instead on CI.
 """
 
-import importlib.util
 import os
 import shutil
 import socket
@@ -21,23 +20,14 @@ import pytest
 
 LAB_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(os.path.dirname(LAB_ROOT))
-STANDIN = os.path.join(LAB_ROOT, "node", "kubelet-standin.py")
 CONTAINER_PREFIX = "nodeops-labtest-"
 LAB_NODES = pytest.mark.lab_nodes
-
-
-def load_standin():
-    """Import tests/lab/node/kubelet-standin.py as a module (for unit tests)."""
-    spec = importlib.util.spec_from_file_location("kubelet_standin", STANDIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def lab_requirements_missing():
     if os.geteuid() != 0:
         return "needs root (rootful podman, debootstrap)"
-    for tool in ("podman", "debootstrap", "runc"):
+    for tool in ("podman", "debootstrap", "runc", "go"):
         if not shutil.which(tool):
             return "needs %s" % tool
     return None
@@ -45,7 +35,7 @@ def lab_requirements_missing():
 
 def free_port():
     s = socket.socket()
-    s.bind(("0.0.0.0", 0))
+    s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
@@ -95,6 +85,14 @@ class Lab(object):
     def sh(self, container, script, check=True, timeout=120):
         """Run a shell script inside a node container; returns the CompletedProcess."""
         return self.podman("exec", container, "sh", "-c", script, check=check, timeout=timeout)
+
+    def kubectl(self, *args, check=True, timeout=120):
+        from nodeops_lab.lab import kubectl_path
+        proc = subprocess.run([kubectl_path(), "--kubeconfig", self.kubeconfig] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError("kubectl %s failed: %s" % (" ".join(args), proc.stderr))
+        return proc
 
     def core(self):
         from kubernetes import client, config

@@ -1,4 +1,4 @@
-"""The node image and a joined node: systemd, containerd, the kubelet simulation, the Node."""
+"""The node image and the joined nodes: systemd, containerd, the real kubelet, kubeadm's files, the Node."""
 
 import tomllib
 
@@ -41,14 +41,52 @@ def test_starting_state_files(lab):
     cri = containerd["plugins"]["io.containerd.grpc.v1.cri"]
     assert cri["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is False
     assert "io.containerd.grpc.v1.cri" not in containerd.get("disabled_plugins", [])
+    assert cri["sandbox_image"] == "localhost/nodeops-lab/pause:3.10.1"
     flags = lab.sh(c, "cat /var/lib/kubelet/kubeadm-flags.env").stdout
-    assert "--container-runtime-endpoint=unix:///run/containerd/containerd.sock" in flags
+    assert flags.startswith("KUBELET_KUBEADM_ARGS=")
     dropin = lab.sh(c, "systemctl cat kubelet").stdout
     assert "KUBELET_KUBEADM_ARGS" in dropin and "ExecStart=/usr/bin/kubelet" in dropin
-    assert lab.sh(c, "cat /etc/nodeops-lab/kubelet-version").stdout.strip().startswith("v1.")
-    assert "SIMULATION" in lab.sh(c, "head -5 /usr/bin/kubelet").stdout
+    assert lab.sh(c, "kubelet --version").stdout.strip().startswith("Kubernetes v1.")
+    # written by kubeadm join's TLS bootstrap, not by the lab
     assert lab.sh(c, "test -s /etc/kubernetes/pki/ca.crt && test -s /etc/kubernetes/kubelet.conf && "
                      "test -L /var/lib/kubelet/pki/kubelet-client-current.pem", check=False).returncode == 0
+
+
+def test_kubeadm_made_the_control_plane(lab):
+    c = lab.container("cp1")
+    manifests = lab.sh(c, "ls /etc/kubernetes/manifests").stdout.split()
+    assert sorted(manifests) == ["etcd.yaml", "kube-apiserver.yaml", "kube-controller-manager.yaml",
+                                 "kube-scheduler.yaml"]
+    pki = lab.sh(c, "ls /etc/kubernetes/pki /etc/kubernetes/pki/etcd").stdout.split()
+    assert {"apiserver.crt", "ca.crt", "front-proxy-ca.crt", "sa.pub", "healthcheck-client.crt"} <= set(pki)
+    expiry = lab.sh(c, "kubeadm certs check-expiration -o json").stdout
+    assert '"name": "apiserver"' in expiry.replace('":"', '": "') or '"apiserver"' in expiry
+    pods = lab.kubectl("-n", "kube-system", "get", "pods", "-o", "json").stdout
+    for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        pod = [p for p in yaml.safe_load(pods)["items"] if p["metadata"]["name"] == component + "-lab-cp1"]
+        assert pod and pod[0]["status"]["phase"] == "Running", component
+        # a static pod seen through its mirror pod
+        assert pod[0]["metadata"]["annotations"].get("kubernetes.io/config.mirror")
+    for name in ("kubeadm-config", "kubelet-config", "kube-proxy"):
+        lab.kubectl("-n", "kube-system", "get", "configmap", name)
+    lab.kubectl("-n", "kube-public", "get", "configmap", "cluster-info")
+
+
+def test_kubectl_logs_and_exec_on_a_workload_pod(lab):
+    out = lab.kubectl("-n", "lab-apps", "exec", "standalone", "--", "sh", "-c", "echo from-$(hostname)").stdout
+    assert out.strip() == "from-standalone"
+    lab.kubectl("-n", "lab-apps", "logs", "standalone")
+
+
+def test_pods_reach_pods_on_the_other_worker(lab):
+    pods = yaml.safe_load(lab.kubectl("-n", "lab-apps", "get", "pods", "-l", "app=web", "-o", "json").stdout)
+    standalone = yaml.safe_load(lab.kubectl("-n", "lab-apps", "get", "pod", "standalone", "-o", "json").stdout)
+    other = [p for p in pods["items"] if p["spec"]["nodeName"] != standalone["spec"]["nodeName"]]
+    assert other, "no web pod on the other worker"
+    ip = other[0]["status"]["podIP"]
+    proc = lab.kubectl("-n", "lab-apps", "exec", "standalone", "--", "sh", "-c",
+                       "echo | nc -w 3 %s 80 >/dev/null && echo reached" % ip, check=False)
+    assert "reached" in proc.stdout, proc.stderr
 
 
 @pytest.mark.parametrize("short", ["cp1", "w1"])
@@ -61,9 +99,10 @@ def test_kubelet_healthz(lab, short):
 def test_node_ready_in_api(lab, short, node):
     n = lab.core().read_node(node)
     ready = [c for c in n.status.conditions if c.type == "Ready"][0]
-    assert (ready.status, ready.reason, ready.message) == ("True", "KubeletReady", "kubelet is posting ready status")
-    assert n.status.node_info.container_runtime_version.startswith("containerd://")
-    assert n.status.node_info.kubelet_version.startswith("v1.")
+    assert (ready.status, ready.reason) == ("True", "KubeletReady")
+    assert n.status.node_info.container_runtime_version.startswith("containerd://1.")
+    version = lab.sh(lab.container(short), "kubelet --version").stdout.split()[-1]
+    assert n.status.node_info.kubelet_version == version
     assert n.status.node_info.os_image.startswith("Debian GNU/Linux 12")
     addresses = {a.type: a.address for a in n.status.addresses}
     assert addresses["Hostname"] == node

@@ -1,10 +1,11 @@
-"""Verify the lab workers after the Docker -> containerd switch (and the untouched control plane)."""
+"""Verify the lab workers after the Docker (cri-dockerd) -> containerd switch (and the untouched control plane)."""
 
 import os
 import shlex
 
 import pytest
 import testinfra
+import yaml
 
 from kubernetes import client, config
 
@@ -20,7 +21,7 @@ class Node(object):
         variables = host.ansible.get_variables()
         self.run = testinfra.get_host("podman://" + variables["ansible_host"])
         self.name = variables["kube_node_name"]
-        self.worker = "lab_workers" in variables.get("group_names", [])
+        self.worker = "kube_node" in variables.get("group_names", [])
         self.cgroup_driver = variables.get("lab_cgroup_driver")
 
 
@@ -57,21 +58,20 @@ def test_node_is_ready_and_schedulable_on_containerd(worker, api):
     ready = [c for c in obj.status.conditions if c.type == "Ready"]
     assert ready and ready[0].status == "True", ready
     assert not obj.spec.unschedulable
-    assert obj.metadata.annotations[CRI_ANNOTATION] == ENDPOINT
+    # kubeadm 1.34 keeps the CRI socket in the kubelet's files, not in this annotation: none is added
+    assert CRI_ANNOTATION not in (obj.metadata.annotations or {})
 
 
-def test_kubelet_flags_point_at_containerd(worker):
+def test_kubelet_points_at_containerd(worker):
+    """kubeadm 1.27+ writes the endpoint into config.yaml and instance-config.yaml; both must follow."""
+    config = yaml.safe_load(worker.run.file("/var/lib/kubelet/config.yaml").content_string)
+    assert config["containerRuntimeEndpoint"] == ENDPOINT
+    instance = yaml.safe_load(worker.run.file("/var/lib/kubelet/instance-config.yaml").content_string)
+    assert instance["containerRuntimeEndpoint"] == ENDPOINT
     args = kubelet_args(worker)
-    assert "--container-runtime-endpoint=" + ENDPOINT in args
+    assert not [a for a in args if a.startswith("--container-runtime")], args
     assert not [a for a in args if a.startswith("--network-plugin")], args
-    assert "--container-runtime=docker" not in args
-    # the lab's dockershim-era kubelet is v1.23: without --container-runtime=remote it would use dockershim
-    version = worker.run.run("kubelet --version").stdout.split()[-1]
-    if tuple(int(x) for x in version.lstrip("v").split(".")[:2]) < (1, 24):
-        assert "--container-runtime=remote" in args, args
-    else:
-        assert not [a for a in args if a.startswith("--container-runtime=")], args
-    assert "--pod-infra-container-image=k8s.gcr.io/pause:3.6" in args
+    assert "--pod-infra-container-image=localhost/nodeops-lab/pause:3.10.1" in args
 
 
 def test_kubelet_runs(worker):
@@ -89,7 +89,7 @@ def test_containerd_runs_with_the_cri_plugin(worker):
 def test_containerd_config_matches_the_kubelet(worker):
     dump = worker.run.run("containerd config dump").stdout
     assert 'config_path = "/etc/containerd/certs.d"' in dump
-    assert 'sandbox_image = "k8s.gcr.io/pause:3.6"' in dump
+    assert 'sandbox_image = "localhost/nodeops-lab/pause:3.10.1"' in dump
     systemd = "SystemdCgroup = true" in dump
     assert systemd == (worker.cgroup_driver == "systemd"), dump
 
@@ -113,7 +113,7 @@ def test_insecure_registries_are_carried_over(worker):
     assert '[host."http://plain.lab.example:5001"]' in hosts
 
 
-@pytest.mark.parametrize("unit", ["docker.service", "docker.socket"])
+@pytest.mark.parametrize("unit", ["docker.service", "docker.socket", "cri-docker.service", "cri-docker.socket"])
 def test_docker_is_stopped_and_disabled(worker, unit):
     assert not worker.run.service(unit).is_running
     assert not worker.run.service(unit).is_enabled
@@ -136,3 +136,11 @@ def test_workloads_are_running_again(node, api):
     assert not not_running
     agents = {p.spec.node_name for p in pods if p.metadata.name.startswith("node-agent-")}
     assert {"lab-worker1", "lab-worker2"} <= agents
+
+
+def test_pods_of_the_node_run_in_containerd(worker, api):
+    pods = [p for p in api.list_pod_for_all_namespaces(field_selector="spec.nodeName=" + worker.name).items
+            if p.status.phase == "Running"]
+    assert pods, "no running pods on %s" % worker.name
+    sandboxes = worker.run.run("ctr -n k8s.io containers ls").stdout
+    assert sandboxes.count("localhost/nodeops-lab/pause:3.10.1") >= len(pods), sandboxes

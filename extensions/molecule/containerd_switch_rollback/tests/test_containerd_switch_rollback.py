@@ -1,18 +1,20 @@
-"""After the failed switch: lab-worker1 back on Docker and cordoned, lab-worker2 untouched."""
+"""After the failed switch: lab-worker1 back on Docker (healthy, so uncordoned), lab-worker2 untouched."""
 
 import os
 import time
 
 import pytest
 import testinfra
+import yaml
 
 from kubernetes import client, config
 
 LAB_DIR = os.environ.get("NODEOPS_LAB_DIR") or os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], ".lab")
 KUBECONFIG = os.path.join(LAB_DIR, "kubeconfig")
 CRI_ANNOTATION = "kubeadm.alpha.kubernetes.io/cri-socket"
-# lab-worker1 failed and was rolled back (left cordoned); lab-worker2 was never started
-CORDONED = {"lab-worker1": True, "lab-worker2": False}
+# lab-worker1 failed and was rolled back; Ready on Docker again, it is uncordoned (the default
+# containerd_switch_uncordon_after_rollback: true); lab-worker2 was never started
+CORDONED = {"lab-worker1": False, "lab-worker2": False}
 
 
 @pytest.fixture
@@ -40,19 +42,22 @@ def test_node_is_ready_on_docker(node, api):
     assert ready and ready[0].status == "True", ready
     assert obj.status.node_info.container_runtime_version.startswith("docker://")
     assert bool(obj.spec.unschedulable) == CORDONED[name]
-    assert obj.metadata.annotations[CRI_ANNOTATION] == "/var/run/dockershim.sock"
+    assert CRI_ANNOTATION not in (obj.metadata.annotations or {})
 
 
-def test_kubelet_flags_are_the_docker_ones(node):
+def test_kubelet_files_point_at_cri_dockerd_again(node):
     host = node[0]
+    config_yaml = yaml.safe_load(host.file("/var/lib/kubelet/config.yaml").content_string)
+    assert config_yaml["containerRuntimeEndpoint"] == "unix:///run/cri-dockerd.sock"
+    instance = yaml.safe_load(host.file("/var/lib/kubelet/instance-config.yaml").content_string)
+    assert instance["containerRuntimeEndpoint"] == "unix:///run/cri-dockerd.sock"
     flags = host.file("/var/lib/kubelet/kubeadm-flags.env").content_string
-    assert "--container-runtime=docker --network-plugin=cni" in flags
     assert "containerd.sock" not in flags
 
 
 def test_services_run_as_before(node):
     host = node[0]
-    for unit in ("docker.service", "containerd.service", "kubelet.service"):
+    for unit in ("docker.service", "cri-docker.service", "containerd.service", "kubelet.service"):
         assert host.service(unit).is_running, unit
         assert host.service(unit).is_enabled, unit
 

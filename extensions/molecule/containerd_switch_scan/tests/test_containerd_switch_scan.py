@@ -4,6 +4,7 @@ import os
 
 import pytest
 import testinfra
+import yaml
 
 from kubernetes import client, config
 
@@ -38,5 +39,7 @@ def test_docker_state(node):
     host, name = node
     on_docker = EXPECTED[name] == "docker://"
     assert host.service("docker.service").is_running == on_docker
-    flags = host.file("/var/lib/kubelet/kubeadm-flags.env").content_string
-    assert ("--container-runtime=docker" in flags) == on_docker
+    # kubeadm 1.27+ keeps the CRI endpoint in the kubelet's configuration file
+    config_yaml = yaml.safe_load(host.file("/var/lib/kubelet/config.yaml").content_string)
+    wanted = "unix:///run/cri-dockerd.sock" if on_docker else "unix:///run/containerd/containerd.sock"
+    assert config_yaml["containerRuntimeEndpoint"] == wanted

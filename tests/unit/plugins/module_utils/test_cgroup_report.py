@@ -12,6 +12,7 @@ import copy
 import pytest
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cgroup_report as report
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _report as shared
 
 CONTAINERD_CGROUPFS = {
     "cgroup_version": 2,
@@ -140,9 +141,9 @@ def test_plan_refuses_a_systemd_node_whose_kubelet_is_down():
 
 
 def test_durations_are_computed_from_the_marks_present():
-    marks = {"start": 0, "drain_start": 1, "drain_done": 11, "stop_start": 11, "runtime_stopped": 13,
-             "configured": 14, "runtime_started": 15, "runtime_ready": 17, "kubelet_started": 18,
-             "kubelet_healthy": 21, "node_ready": 25, "uncordoned": 26, "end": 27}
+    marks = {"start": 0, "drain_start": 1, "drain_end": 11, "change_start": 11, "runtime_stopped": 13,
+             "configured": 14, "runtime_started": 15, "runtime_ready": 17, "change_end": 18,
+             "kubelet_healthy": 21, "verify_end": 25, "uncordon_start": 25, "uncordon_end": 26, "end": 27}
     out = report.durations(marks)
     assert out["drain"] == 10 and out["stop_services"] == 2 and out["ready_wait"] == 4
     assert out["restarts"] == 2 + 1 + 1 and out["waits"] == 2 + 3 + 4
@@ -182,29 +183,44 @@ def test_rollback_outcome_lists_every_problem():
     assert out["healthy"] is False and len(out["problems"]) == 6
 
 
-def test_node_entry_and_summary_report_every_host():
+def test_node_entry_has_the_shared_shape_with_the_migration_in_details():
     entry = report.node_entry({
         "node": "w1", "host": "w1", "result": "migrated", "message": "ok", "plan": {"cordoned_before": False},
-        "facts_before": CONTAINERD_CGROUPFS, "facts_after": SYSTEMD,
-        "marks": {"start": 0, "end": 30.5, "drain_start": 1, "drain_done": 5},
+        "facts_before": CONTAINERD_CGROUPFS, "facts_after": SYSTEMD, "uncordoned": True,
+        "marks": {"start": 0, "end": 30.5, "drain_start": 1, "drain_end": 5},
         "drain_result": {"evicted": [{"namespace": "a", "name": "p", "uid": "u1"}], "node_left_cordoned": True},
         "kubelet_edit": {"backup_file": "/k.bak"}, "runtime_edit": {},
     })
-    assert entry["after"]["kubelet"] == "systemd" and entry["drain"]["evicted"] == ["a/p"]
-    assert entry["drain"]["evicted_uids"] == ["u1"] and entry["backups"] == {"kubelet_config": "/k.bak"}
-    out = report.summary({"w1": entry, "w2": {}}, ["cp", "w1", "w2"])
-    assert [n["result"] for n in out["nodes"]] == ["not_reached", "migrated", "not_reached"]
-    assert out["ok"] and out["counts"]["migrated"] == 1 and out["counts"]["not_reached"] == 2
-    assert any(line.startswith("w1 ") and "cgroupfs -> systemd" in line for line in out["lines"])
+    assert set(entry) == set(shared.NODE_KEYS)
+    assert entry["action"] == "changed" and entry["reason"] == "ok"
+    assert entry["durations"]["drain"] == 4 and entry["durations"]["total"] == 30.5
+    assert entry["durations"]["change"] is None
+    assert entry["backups"] == ["/k.bak"]
+    assert entry["left_as_is"] == {"cordoned": False, "services_stopped": []}
+    assert entry["details"]["after"]["kubelet"] == "systemd" and entry["details"]["drain"]["evicted"] == ["a/p"]
+    assert entry["details"]["drain"]["evicted_uids"] == ["u1"] and entry["details"]["result"] == "migrated"
 
 
-def test_summary_is_not_ok_after_a_rollback_and_shows_it():
-    entry = report.node_entry({"node": "w1", "result": "rolled_back", "message": "rolled back",
-                               "rollback": {"files_restored": ["/etc/containerd/config.toml"], "healthy": True,
-                                            "uncordoned": True}})
-    out = report.summary({"w1": entry})
-    assert not out["ok"] and any("files restored: /etc/containerd/config.toml" in line for line in out["lines"])
+def test_check_mode_migration_is_reported_as_would_change():
+    entry = report.node_entry({"node": "w1", "result": "would_migrate", "check_mode": True, "message": "would"})
+    assert entry["action"] == "would_change"
+
+
+def test_failed_node_reports_what_was_left_as_is():
+    stopped = dict(SYSTEMD, services={"kubelet": {"active": "inactive"}, "containerd": {"active": "active"}})
+    entry = report.node_entry({"node": "w1", "result": "failed", "message": "rollback did not restore",
+                               "facts_after": stopped, "drain_result": {"node_left_cordoned": True},
+                               "rollback": {"healthy": False, "problems": ["x"]}})
+    assert entry["left_as_is"] == {"cordoned": True, "services_stopped": ["kubelet"]}
+    assert entry["details"]["rollback"]["healthy"] is False
+
+
+def test_run_report_of_the_migration_lists_every_host_and_is_not_ok_after_a_rollback():
+    entry = report.node_entry({"node": "w1", "host": "w1", "result": "rolled_back", "message": "rolled back"})
+    out = shared.run_report("cgroup_driver", {"w1": entry}, ["cp", "w1", "w2"])
+    assert [n["action"] for n in out["nodes"]] == ["not_reached", "rolled_back", "not_reached"]
+    assert not out["ok"] and out["totals"]["rolled_back"] == 1 and out["totals"]["nodes"] == 3
 
 
 def test_unknown_results_count_as_failed():
-    assert report.node_entry({"result": "weird"})["result"] == "failed"
+    assert report.node_entry({"result": "weird"})["action"] == "failed"

@@ -369,6 +369,19 @@ def test_a_pod_covered_by_two_budgets_is_reported_clearly():
     assert "make the budgets' selectors disjoint" in error.message
 
 
+def test_a_pod_covered_by_two_budgets_names_both_budgets():
+    # The API server's 500 does not say which budgets; the message must, or the operator cannot act.
+    cluster = web_cluster(count=1)
+    cluster.pdbs = [make_pdb("web-b", match_labels={"app": "web"}, max_unavailable=1),
+                    make_pdb("web-a", match_labels={"app": "web"}, max_unavailable=1),
+                    make_pdb("other", match_labels={"app": "other"}, max_unavailable=1)]
+    cluster.eviction_script[("default", "web-0")] = [500]
+    error = failed_drain(cluster)
+    assert ("selected by more than one PodDisruptionBudget (default/web-a, default/web-b), which the API server "
+            "refuses to evict") in error.details["remaining"][0]["reason"]
+    assert "default/web-a, default/web-b" in error.message
+
+
 def test_a_forbidden_eviction_fails_that_pod_without_retrying():
     cluster = web_cluster(count=2)
     cluster.eviction_script[("default", "web-1")] = [403]

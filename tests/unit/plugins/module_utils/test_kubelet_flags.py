@@ -140,3 +140,19 @@ def test_read_flags_reads_the_variable_and_tolerates_a_missing_file():
 def test_boolean_flags_and_separate_values_are_tokenized():
     flags = kf.tokenize_flags(["--fail-swap-on", "--node-ip", "10.0.0.1", "-v", "2", "--x=y"])
     assert kf.flags_dict(flags) == {"fail-swap-on": "true", "node-ip": "10.0.0.1", "v": "2", "x": "y"}
+
+
+def test_from_1_27_the_endpoint_flag_is_not_added_where_kubeadm_keeps_it_in_the_config_file():
+    """kubeadm 1.27+ writes containerRuntimeEndpoint into config.yaml; the flag is deprecated there."""
+    text = 'KUBELET_KUBEADM_ARGS="--pod-infra-container-image=localhost/nodeops-lab/pause:3.10.1"\n'
+    plan = kf.switch_to_containerd(text, "/f", "v1.34.4")
+    assert plan["changed"] is False and plan["text"] == text
+    assert "container-runtime-endpoint" not in plan["after"]
+
+
+def test_from_1_27_an_endpoint_flag_already_there_is_corrected():
+    text = 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/cri-dockerd.sock"\n'
+    plan = kf.switch_to_containerd(text, "/f", "v1.30.2")
+    assert plan["after"]["container-runtime-endpoint"] == ENDPOINT
+    assert plan["set"] == [{"name": "container-runtime-endpoint", "before": "unix:///run/cri-dockerd.sock",
+                            "after": ENDPOINT}]

@@ -58,16 +58,16 @@ def test_the_scan_reports_the_socket_mount_and_the_docker_nodes(api, capsys):
     assert "/apis/batch/v1/cronjobs" in api["calls"]
 
 
-def test_an_acknowledged_finding_lets_the_scan_pass_fail_on_blocking(api, capsys):
-    code, result = run({"acknowledge": ["docker-hostpath:daemonset/mon/agent/sock"], "fail_on_blocking": True},
+def test_an_acknowledged_finding_lets_the_scan_pass_on_problem_fail(api, capsys):
+    code, result = run({"acknowledge": ["docker-hostpath:daemonset/mon/agent/sock"], "on_problem": "fail"},
                        capsys)
     assert code == 0
     assert result["ok_to_switch"] is True
     assert result["findings"][0]["acknowledged"] is True
 
 
-def test_fail_on_blocking_fails_naming_the_finding(api, capsys):
-    code, result = run({"fail_on_blocking": True}, capsys)
+def test_on_problem_fail_fails_naming_the_finding(api, capsys):
+    code, result = run({"on_problem": "fail"}, capsys)
     assert code == 1
     assert "docker-hostpath:daemonset/mon/agent/sock" in result["msg"]
     assert result["ok_to_switch"] is False

@@ -58,7 +58,7 @@ DAEMON_JSON = json.dumps({
 
 def test_the_report_lists_findings_and_the_settings_to_carry_over(node, capsys):
     put(node.root, "/etc/docker/daemon.json", DAEMON_JSON)
-    code, result = run({"node_name": "w1"}, capsys, check_mode=True)
+    code, result = run({"name": "w1"}, capsys, check_mode=True)
     assert code == 0
     assert result["changed"] is False
     assert result["blocking"] == ["daemon-json-data-root:node/w1"]
@@ -68,13 +68,14 @@ def test_the_report_lists_findings_and_the_settings_to_carry_over(node, capsys):
     assert result["carry_over"]["cgroup_driver"] == "systemd"
     assert result["carry_over"]["log_opts"] == {"max-size": "50m", "max-file": "5"}
     assert result["summary"]["blocking"] == 1
+    assert any("1 blocking finding(s)" in warning for warning in node.warned)
     finding = result["findings"][0]
     assert set(finding) >= {"id", "severity", "where", "what", "breaks", "fix", "acknowledged"}
 
 
 def test_acknowledged_findings_no_longer_block_and_typos_are_warned_about(node, capsys):
     put(node.root, "/etc/docker/daemon.json", DAEMON_JSON)
-    code, result = run({"node_name": "w1", "fail_on_blocking": True,
+    code, result = run({"name": "w1", "on_problem": "fail",
                         "acknowledge": ["daemon-json-data-root:node/*", "daemon-json-dataroot:node/w1"]}, capsys)
     assert code == 0
     assert result["ok_to_switch"] is True
@@ -82,9 +83,9 @@ def test_acknowledged_findings_no_longer_block_and_typos_are_warned_about(node, 
     assert node.warned == ["acknowledge entry 'daemon-json-dataroot:node/w1' matches no finding of node w1"]
 
 
-def test_fail_on_blocking_fails_with_every_blocking_finding_and_the_report(node, capsys):
+def test_on_problem_fail_fails_with_every_blocking_finding_and_the_report(node, capsys):
     put(node.root, "/etc/docker/daemon.json", DAEMON_JSON)
-    code, result = run({"node_name": "w1", "fail_on_blocking": True}, capsys)
+    code, result = run({"name": "w1", "on_problem": "fail"}, capsys)
     assert code == 1
     assert result["msg"].startswith("node w1: 1 blocking finding(s) stop the switch to containerd")
     assert "daemon-json-data-root:node/w1" in result["msg"]
@@ -93,7 +94,7 @@ def test_fail_on_blocking_fails_with_every_blocking_finding_and_the_report(node,
 
 def test_warnings_fail_when_block_on_warnings_is_set(node, capsys):
     put(node.root, "/etc/docker/daemon.json", '{"log-opts": {"max-size": "10m"}}')
-    code, result = run({"node_name": "w1", "fail_on_blocking": True, "block_on_warnings": True}, capsys)
+    code, result = run({"name": "w1", "on_problem": "fail", "block_on_warnings": True}, capsys)
     assert code == 1
     assert result["blocking"] == ["daemon-json-log-opts:node/w1"]
 
@@ -101,7 +102,7 @@ def test_warnings_fail_when_block_on_warnings_is_set(node, capsys):
 def test_malformed_daemon_json_fails_with_a_message_naming_the_file(node, capsys):
     with open(os.path.join(FIXTURES, "docker", "malformed.json")) as handle:
         put(node.root, "/etc/docker/daemon.json", handle.read())
-    code, result = run({"node_name": "w1"}, capsys)
+    code, result = run({"name": "w1"}, capsys)
     assert code == 1
     assert result["msg"].startswith("/etc/docker/daemon.json is not valid JSON")
     assert result["path"] == "/etc/docker/daemon.json"
@@ -112,5 +113,5 @@ def test_the_node_name_defaults_to_the_host_name(node, capsys, monkeypatch):
     put(node.root, "/etc/docker/daemon.json", '{"data-root": "/d"}')
     code, result = run({}, capsys)
     assert code == 0
-    assert result["node_name"] == "host-a"
+    assert result["node"] == "host-a"
     assert result["blocking"] == ["daemon-json-data-root:node/host-a"]

@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the certificate renewal: ``cert_renewal_plan`` and ``cert_renewal_outcome``.
+
+Thin wrappers over ``plugins/module_utils/_cert_renewal.py``; documented in the ``.yml`` files beside this file.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_renewal
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+
+
+def cert_renewal_plan(expiry, force=False, names=None, kubeadm_present=True):
+    """What to renew on a node, from a ``nodeops.kubernetes.cert_expiry`` result."""
+    try:
+        return _cert_renewal.renewal_plan(expiry, force=bool(force), names=names or None,
+                                          kubeadm_present=bool(kubeadm_present))
+    except NodeOpsError as exc:
+        raise AnsibleFilterError(exc.message)
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError("cert_renewal_plan: the input is not a cert_expiry result (%s)" % exc)
+
+
+def cert_renewal_outcome(plan, expiry_after):
+    """Whether each planned certificate was really renewed, from the cert_expiry result after the renewal."""
+    try:
+        return _cert_renewal.renewal_outcome(plan, expiry_after)
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError("cert_renewal_outcome: expects a cert_renewal_plan and a cert_expiry result (%s)"
+                                 % exc)
+
+
+class FilterModule(object):
+    """The certificate renewal filters of nodeops.kubernetes."""
+
+    def filters(self):
+        return {"cert_renewal_plan": cert_renewal_plan, "cert_renewal_outcome": cert_renewal_outcome}

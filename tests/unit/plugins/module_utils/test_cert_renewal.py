@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Renewal decisions, served-certificate proofs and static pod predicates."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry as ce
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_renewal as cr
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+
+from certs_helpers import NOW, certificate, key_pem, kubeadm_pki, pem
+
+
+def report(**kwargs):
+    threshold = kwargs.pop("threshold_days", 30)
+    return ce.expiry_report(kubeadm_pki(**kwargs), now=NOW, threshold_days=threshold)
+
+
+def test_nothing_due_is_skipped_and_says_the_soonest_expiry():
+    plan = cr.renewal_plan(report())
+    assert plan["action"] == "skip" and plan["renew"] == []
+    assert "nothing is due" in plan["reasons"][0] and "365d" in plan["reasons"][0]
+
+
+def test_only_due_certificates_are_renewed_with_their_static_pods():
+    plan = cr.renewal_plan(report(days={"apiserver": 10, "scheduler.conf": 3}))
+    assert plan["action"] == "renew"
+    assert plan["renew"] == ["apiserver", "scheduler.conf"]
+    assert plan["static_pods"] == ["kube-apiserver", "kube-scheduler"]
+    assert plan["reasons"] == ["due: apiserver (10d left), scheduler.conf (3d left)"]
+
+
+def test_force_renews_everything_present():
+    plan = cr.renewal_plan(report(super_admin=False), force=True)
+    assert plan["renew"] == [n for n in ce.CERTIFICATE_NAMES if n != "super-admin.conf"]
+    assert plan["reasons"][0].startswith("forced")
+
+
+def test_names_limit_the_renewal():
+    plan = cr.renewal_plan(report(days={"apiserver": 10, "etcd-server": 10}), names=["etcd-server"])
+    assert plan["renew"] == ["etcd-server"] and plan["static_pods"] == ["etcd"]
+
+
+def test_an_unknown_name_is_refused():
+    with pytest.raises(NodeOpsError, match="unknown kubeadm certificate"):
+        cr.renewal_plan(report(), names=["kubelet"])
+
+
+def test_external_ca_refuses_and_names_the_files_and_who_renews_them():
+    plan = cr.renewal_plan(report(days={"apiserver": 10}, external_ca=True))
+    assert plan["action"] == "refuse" and plan["external"] == ["apiserver"]
+    reason = plan["reasons"][0]
+    assert "/etc/kubernetes/pki/ca.key missing" in reason and "/etc/kubernetes/pki/apiserver.crt" in reason
+    assert "whoever runs that CA" in reason
+
+
+def test_external_ca_with_nothing_due_is_a_skip():
+    assert cr.renewal_plan(report(external_ca=True))["action"] == "skip"
+
+
+def test_no_kubeadm_refuses_what_is_due():
+    plan = cr.renewal_plan(report(days={"apiserver": 10}), kubeadm_present=False)
+    assert plan["action"] == "refuse" and "kubeadm is not installed" in plan["reasons"][0]
+
+
+def test_renewal_outcome_needs_new_serials_that_are_no_longer_due():
+    plan = cr.renewal_plan(report(days={"apiserver": 10, "admin.conf": 10}))
+    after = report(days={"apiserver": 365, "admin.conf": 10})
+    outcome = cr.renewal_outcome(plan, after)
+    assert set(outcome["renewed"]) == {"apiserver", "admin.conf"}
+    assert len(outcome["problems"]) == 1 and "admin.conf is still due" in outcome["problems"][0]
+    same = dict(after)
+    same["certificates"] = [dict(r, serial=plan["before"][r["name"]]["serial"]) if r["name"] == "apiserver" else r
+                            for r in after["certificates"]]
+    assert any("still has serial" in p for p in cr.renewal_outcome(plan, same)["problems"])
+
+
+# ----------------------------------------------------------------------------------- served certificates
+
+class TlsServer(object):
+    """A local TLS server serving one certificate (the key of certs_helpers)."""
+
+    def __init__(self, tmp_path, cert):
+        self.cert_file = str(tmp_path / "served.crt")
+        key_file = str(tmp_path / "served.key")
+        with open(self.cert_file, "wb") as handle:
+            handle.write(pem(cert))
+        with open(key_file, "wb") as handle:
+            handle.write(key_pem())
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(self.cert_file, key_file)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with self.context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+
+
+def probe(request):
+    proc = subprocess.run([sys.executable, "-c", cr.NODE_TLS_PROBE, json.dumps(request)], stdout=subprocess.PIPE,
+                          check=True)
+    return proc.stdout.decode()
+
+
+def test_the_probe_matches_the_served_certificate_with_its_file(tmp_path):
+    served = certificate("kube-apiserver", 365, dns=["kubernetes"], ips=["127.0.0.1"],
+                         usages=())
+    server = TlsServer(tmp_path, served)
+    other = tmp_path / "other.crt"
+    other.write_bytes(pem(certificate("kube-apiserver", 365)))
+    answer = probe([{"name": "kube-apiserver", "port": server.port, "file": server.cert_file},
+                    {"name": "etcd", "port": server.port, "file": str(other)}])
+    result = cr.served_report(answer)
+    api, etcd = result["endpoints"]
+    assert api["proof"] == "matches_file" and api["ok"] and api["served"]["serial"] == format(served.serial_number, "x")
+    assert api["served"]["dns_names"] == ["kubernetes"]
+    assert etcd["proof"] == "differs_from_file" and not result["ok"]
+    assert "still uses the old certificate" in result["problems"][0]
+
+
+def test_a_closed_port_is_a_problem_that_names_the_endpoint(tmp_path):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    result = cr.served_report(probe([{"name": "kube-scheduler", "port": port}]))
+    assert not result["ok"] and result["problems"][0].startswith("kube-scheduler (port %d) did not complete" % port)
+
+
+def test_components_without_a_file_must_serve_a_new_certificate_after_their_restart(tmp_path):
+    server = TlsServer(tmp_path, certificate("kube-scheduler@1", 365, usages=()))
+    first = cr.served_report(probe([{"name": "kube-scheduler", "port": server.port}]))
+    assert first["endpoints"][0]["proof"] == "serving"
+    again = cr.served_report(probe([{"name": "kube-scheduler", "port": server.port}]),
+                             before=first["endpoints"], restarted=["kube-scheduler"])
+    assert again["endpoints"][0]["proof"] == "same_as_before_restart" and not again["ok"]
+
+
+def test_the_probe_request_lists_the_four_endpoints_with_etcds_client_certificate():
+    request = cr.probe_request()
+    expected = [("kube-apiserver", 6443), ("etcd", 2379), ("kube-controller-manager", 10257), ("kube-scheduler", 10259)]
+    assert [(e["name"], e["port"]) for e in request] == expected
+    assert request[1]["client_cert"] == "/etc/kubernetes/pki/etcd/healthcheck-client.crt"
+    assert request[0]["file"] == "/etc/kubernetes/pki/apiserver.crt" and "file" not in request[2]
+
+
+# ----------------------------------------------------------------------------------- static pods
+
+def mirror(phase="Running", ready="True", cid="containerd://new", container_ready=True, running=True):
+    return {"status": {"phase": phase, "conditions": [{"type": "Ready", "status": ready}],
+                       "containerStatuses": [{"name": "c", "containerID": cid, "ready": container_ready,
+                                              "state": {"running": {}} if running else {"waiting": {}}}]}}
+
+
+@pytest.mark.parametrize("pod, ok, why", [
+    ({}, False, "does not exist"),
+    (mirror(phase="Pending"), False, "phase Pending"),
+    (mirror(ready="False"), False, "not Ready"),
+    (mirror(cid="containerd://old"), False, "still the old one"),
+    (mirror(running=False), False, "not running"),
+    (mirror(), True, "new container"),
+])
+def test_a_static_pod_counts_as_back_only_when_ready_with_new_containers(pod, ok, why):
+    ready, reason = cr.pod_ready_again(pod, ["containerd://old"])
+    assert ready is ok and why in reason
+
+
+def test_the_manifest_names_the_binary_to_look_for():
+    command = ["/usr/local/bin/kube-apiserver", "--x"]
+    manifest = {"spec": {"containers": [{"name": "kube-apiserver", "command": command}]}}
+    assert cr.manifest_binary(manifest, "m") == "kube-apiserver"
+    assert cr.manifest_binary({"spec": {"containers": [{"name": "etcd"}]}}, "m") == "etcd"
+    with pytest.raises(NodeOpsError, match="not a static pod manifest"):
+        cr.manifest_binary({"kind": "Pod"}, "/etc/kubernetes/manifests/x.yaml")
+
+
+def test_the_process_listing_finds_processes_by_command_name():
+    proc = subprocess.run([sys.executable, "-c", cr.NODE_PROCESSES,
+                           json.dumps({"binary": os.path.basename(sys.executable)})], stdout=subprocess.PIPE,
+                          check=True)
+    assert os.getpid() in json.loads(proc.stdout)["pids"] or json.loads(proc.stdout)["pids"]
+    proc = subprocess.run([sys.executable, "-c", cr.NODE_PROCESSES,
+                           json.dumps({"binary": os.path.basename(sys.executable), "uid": "f" * 32})],
+                          stdout=subprocess.PIPE, check=True)
+    assert json.loads(proc.stdout)["pids"] == []

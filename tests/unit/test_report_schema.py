@@ -1,0 +1,136 @@
+"""Every operation reports the same shape, made by the same shared code.
+
+For each operation the test renders the role's own ``tasks/record.yml`` (the task that sets
+``<operation>_report``) with Ansible's templating, as the role does at the end of a node, and
+checks the entry and the run report built from it against the one schema of
+``plugins/module_utils/_report.py``.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _report
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+# What each role knows at the end of a node whose change worked, per operation.
+NODE_VARS = {
+    "cgroup_driver": {
+        "cgroup_driver_node": "w1", "cgroup_driver_result": "migrated", "cgroup_driver_message": "migrated",
+        "cgroup_driver_plan": {"action": "migrate", "cordoned_before": False, "notes": [], "reasons": []},
+        "cgroup_driver_marks": {"start": 0, "drain_start": 1, "drain_end": 3, "change_start": 3, "change_end": 6,
+                                "verify_end": 9, "uncordon_start": 9, "uncordon_end": 10, "end": 10},
+        "cgroup_driver_kubelet_edit": {"backup_file": "/var/lib/kubelet/config.yaml.bak"},
+        "cgroup_driver_uncordoned": True,
+    },
+    "containerd_switch": {
+        "containerd_switch_node": "w1", "containerd_switch_action": "changed", "containerd_switch_reason": "switched",
+        "containerd_switch_marks": {"start": 0, "drain_start": 1, "drain_end": 3, "change_start": 3, "change_end": 6,
+                                    "verify_end": 9, "uncordon_start": 9, "uncordon_end": 10, "end": 10},
+        "containerd_switch_flags_result": {"backup_file": "/var/lib/kubelet/kubeadm-flags.env.bak"},
+        "containerd_switch_uncordoned": True,
+    },
+    "node_maintenance": {
+        "node_maintenance_node": "w1", "node_maintenance_action": "changed", "node_maintenance_reason": "drained",
+        "node_maintenance_marks": {"start": 0, "drain_start": 1, "drain_end": 3, "uncordon_start": 9,
+                                   "uncordon_end": 10, "end": 10},
+        "node_maintenance_work_tasks": "", "node_maintenance_uncordoned": True,
+        "node_maintenance_drain_result": {"evicted": [{"namespace": "a", "name": "p"}], "node_left_cordoned": True},
+    },
+    "cert_renewal": {
+        "cert_renewal_node": "w1", "cert_renewal_result": "changed", "cert_renewal_message": "renewed apiserver",
+        "cert_renewal_plan": {"action": "renew", "renew": ["apiserver"], "static_pods": ["kube-apiserver"],
+                              "due": ["apiserver"], "before": {}, "reasons": ["due"]},
+        "cert_renewal_marks": {"start": 0, "change_start": 3, "change_end": 6, "verify_end": 9, "end": 10},
+        "cert_renewal_backup": "/var/backups/nodeops-cert-renewal/w1-20261130T000000Z",
+        "cert_renewal_threshold_days": 30,
+    },
+    "nodelocaldns": {
+        "nodelocaldns_node": "w1", "nodelocaldns_result": "changed", "nodelocaldns_state": "present",
+        "nodelocaldns_message": "kubelet clusterDNS 10.96.0.10 -> 169.254.20.10",
+        "nodelocaldns_marks": {"start": 0, "drain_start": 1, "drain_end": 3, "change_start": 3, "change_end": 6,
+                               "verify_end": 9, "uncordon_start": 9, "uncordon_end": 10, "end": 10},
+        "nodelocaldns_kubelet_edit": {"backup_file": "/var/lib/kubelet/config.yaml.bak"},
+        "nodelocaldns_local_ip": "169.254.20.10",
+        "nodelocaldns_cluster": {"proxy_mode": "ipvs", "plan": {"bind_ips": ["169.254.20.10"], "notes": []}},
+        "nodelocaldns_node_plan": {"cluster_dns_before": ["10.96.0.10"], "cluster_dns_target": ["169.254.20.10"],
+                                   "notes": []},
+    },
+}
+OPERATIONS = sorted(NODE_VARS)
+# Operations that never drain their nodes (cert_renewal restarts static pods only).
+NO_DRAIN = ("cert_renewal",)
+
+
+# Rendered in a fresh interpreter: Ansible's collection loader must own the ansible_collections
+# package before anything imports it, which the other unit tests have already done here.
+RENDER = """
+import json, os, sys, yaml
+collections, root, node_vars = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+sys.path.insert(0, collections)
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([collections])
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+out = {}
+for operation, values in node_vars.items():
+    with open(os.path.join(root, "roles", operation, "tasks", "record.yml")) as handle:
+        tasks = yaml.safe_load(handle)
+    key = operation + "_report"
+    task = [t for t in tasks if key in (t.get("ansible.builtin.set_fact") or {})][0]
+    for check_mode in (False, True):
+        variables = dict(values, inventory_hostname="lab-worker1", ansible_check_mode=check_mode)
+        for name, value in (task.get("vars") or {}).items():
+            variables[name] = trust_as_template(value)
+        templar = Templar(loader=DataLoader(), variables=variables)
+        out["%s/%s" % (operation, check_mode)] = templar.template(trust_as_template(task["ansible.builtin.set_fact"][key]))
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def entries():
+    collections = [p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections", "nodeops"))][0]
+    proc = subprocess.run([sys.executable, "-c", RENDER, collections, ROOT, json.dumps(NODE_VARS)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_every_playbook_operation_is_covered():
+    operations = set()
+    for name in os.listdir(os.path.join(ROOT, "playbooks")):
+        with open(os.path.join(ROOT, "playbooks", name)) as handle:
+            text = handle.read()
+        operations.update(line.split(":", 1)[1].strip() for line in text.splitlines()
+                          if line.strip().startswith("rollout_operation:"))
+    assert operations == set(OPERATIONS)
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_every_operation_reports_the_same_schema(entries, operation, check_mode):
+    entry = entries["%s/%s" % (operation, check_mode)]
+    assert tuple(sorted(entry)) == tuple(sorted(_report.NODE_KEYS))
+    assert entry["operation"] == operation and entry["node"] == "w1" and entry["host"] == "lab-worker1"
+    assert entry["action"] == ("would_change" if check_mode else "changed")
+    assert entry["check_mode"] is check_mode and entry["reason"]
+    assert tuple(entry["durations"]) == _report.DURATION_KEYS
+    assert entry["durations"]["drain"] == (None if operation in NO_DRAIN else 2)
+    assert entry["durations"]["total"] == 10
+    assert all(isinstance(path, str) for path in entry["backups"])
+    assert tuple(sorted(entry["left_as_is"])) == tuple(sorted(_report.LEFT_AS_IS_KEYS))
+    assert entry["left_as_is"]["cordoned"] is False and entry["left_as_is"]["services_stopped"] == []
+    assert isinstance(entry["details"], dict)
+
+    report = _report.run_report(operation, {"lab-worker1": entry}, ["lab-cp1", "lab-worker1"])
+    assert tuple(sorted(report)) == tuple(sorted(_report.REPORT_KEYS))
+    assert report["totals"]["nodes"] == 2 and report["totals"]["not_reached"] == 1
+    assert report["totals"]["would_change" if check_mode else "changed"] == 1
+    assert set(report["totals"]) == set(_report.ALL_ACTIONS) | {"nodes"}
+    assert [n["action"] for n in report["nodes"]] == ["not_reached", entry["action"]]
+    assert tuple(sorted(report["nodes"][0])) == tuple(sorted(_report.NODE_KEYS))
