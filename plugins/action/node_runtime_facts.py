@@ -198,6 +198,10 @@ class ActionModule(NodeOpsActionBase):
                 info["config_error"] = "%s is not a readable KubeletConfiguration: %s" % (path, exc)
                 config = {}
         info["cgroup_driver"] = config.get("cgroupDriver")
+        # What the audit and the certificate operations read besides the drivers (None when not set).
+        info["server_tls_bootstrap"] = config.get("serverTLSBootstrap")
+        info["rotate_certificates"] = config.get("rotateCertificates")
+        info["fail_cgroup_v1"] = config.get("failCgroupV1")
         for flags_path in args["kubelet_flags_files"]:
             _stat, flags_text = remote_read(self, flags_path, task_vars)
             if flags_text is None:

@@ -36,7 +36,9 @@ REFUSED = "refused"
 FAILED = "failed"
 ROLLED_BACK = "rolled_back"
 NOT_REACHED = "not_reached"
-ACTIONS = (CHANGED, SKIPPED, REFUSED, FAILED, ROLLED_BACK, NOT_REACHED)
+# A read-only operation (the audit) looked at the node and changed nothing, in check mode or not.
+AUDITED = "audited"
+ACTIONS = (CHANGED, SKIPPED, REFUSED, FAILED, ROLLED_BACK, NOT_REACHED, AUDITED)
 
 # In check mode nothing happens: the entry says what would happen.
 CHECK_MODE_ACTIONS = {CHANGED: "would_change", SKIPPED: "would_skip", REFUSED: "would_refuse"}
@@ -57,7 +59,7 @@ DURATION_KEYS = tuple(step[0] for step in DURATION_STEPS)
 NODE_KEYS = ("operation", "node", "host", "action", "reason", "check_mode", "durations", "backups",
              "left_as_is", "details")
 LEFT_AS_IS_KEYS = ("cordoned", "services_stopped")
-REPORT_KEYS = ("operation", "check_mode", "ok", "totals", "nodes", "lines")
+REPORT_KEYS = ("operation", "check_mode", "ok", "totals", "nodes", "lines", "details")
 
 
 def _dict(value):
@@ -155,11 +157,12 @@ def _table(nodes):
     return lines
 
 
-def run_report(operation, entries, hosts=None, title=None):
+def run_report(operation, entries, hosts=None, title=None, details=None):
     """The report of a run: totals, the node entries in run order, and readable lines.
 
     ``entries`` maps inventory hosts to node entries (made by :func:`node_entry`); a host listed in
-    ``hosts`` without an entry is reported as not reached.
+    ``hosts`` without an entry is reported as not reached. ``details`` holds what only this operation
+    reports for the run as a whole (the audit's cluster-wide findings); ``{}`` when it has nothing.
     """
     entries = dict((h, e) for h, e in _dict(entries).items() if isinstance(e, dict) and e)
     order = list(hosts or []) or sorted(entries)
@@ -196,4 +199,4 @@ def run_report(operation, entries, hosts=None, title=None):
         if notes:
             lines.append("%s: %s" % (entry["node"], "; ".join(notes)))
     return {"operation": operation, "check_mode": check_mode, "ok": ok, "totals": totals, "nodes": nodes,
-            "lines": lines}
+            "lines": lines, "details": _dict(details)}

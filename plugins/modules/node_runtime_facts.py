@@ -106,7 +106,9 @@ runtime_facts:
       description:
         - C(cgroup_driver) (from the file, null when absent), C(cgroup_driver_flag), C(cgroup_driver_effective)
           (flag, else file, else the kubelet default C(cgroupfs)), C(container_runtime_endpoint), C(flags),
-          C(flags_files), C(config_path), C(config_present), C(config_error).
+          C(flags_files), C(config_path), C(config_present), C(config_error), and the fields
+          C(server_tls_bootstrap), C(rotate_certificates) and C(fail_cgroup_v1) of the configuration file
+          (C(serverTLSBootstrap), C(rotateCertificates), C(failCgroupV1); null when the file does not set them).
       type: dict
     container_runtime:
       description: V(containerd), V(docker) (cri-dockerd or dockershim), V(cri-o), V(unknown) or null.

@@ -175,3 +175,19 @@ def test_an_unreadable_kubelet_config_is_reported_in_the_facts():
     node = containerd_node(fixture("kubelet", "malformed.yaml"), switched("containerd-1.7-default.toml"))
     facts = gather(node)["runtime_facts"]
     assert "/var/lib/kubelet/config.yaml is not a readable KubeletConfiguration" in facts["kubelet"]["config_error"]
+
+
+def test_the_certificate_and_cgroup_v1_settings_of_the_kubelet_are_reported():
+    config = KUBELET_SYSTEMD + "serverTLSBootstrap: true\nfailCgroupV1: false\n"
+    facts = gather(containerd_node(config, switched("containerd-1.7-default.toml")))["runtime_facts"]["kubelet"]
+    assert facts["server_tls_bootstrap"] is True
+    assert facts["fail_cgroup_v1"] is False
+    assert facts["rotate_certificates"] is True
+
+
+def test_settings_the_kubelet_file_leaves_out_are_none():
+    config = KUBELET_SYSTEMD.replace("rotateCertificates: true\n", "")
+    facts = gather(containerd_node(config, switched("containerd-1.7-default.toml")))["runtime_facts"]["kubelet"]
+    assert facts["server_tls_bootstrap"] is None
+    assert facts["fail_cgroup_v1"] is None
+    assert facts["rotate_certificates"] is None
