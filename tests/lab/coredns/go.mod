@@ -1,8 +1,11 @@
-// CoreDNS for the lab's cluster DNS (kubeadm's coredns addon), built from its
-// module by tests/lab/k8s/build.sh: the version kubeadm 1.34 deploys.
+// CoreDNS for the lab's cluster DNS (kubeadm's coredns addon) and the
+// NodeLocal DNSCache stand-in: the version kubeadm 1.34 deploys, linked with
+// the plugins of main.go only, built by tests/lab/k8s/build.sh.
 module nodeops.lab/coredns
 
 go 1.23.0
+
+require github.com/coredns/coredns v1.12.1
 
 require (
 	cloud.google.com/go/auth v0.15.0 // indirect
@@ -53,7 +56,6 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cihub/seelog v0.0.0-20170130134532-f561c5e57575 // indirect
 	github.com/coredns/caddy v1.1.2-0.20241029205200-8de985351a98 // indirect
-	github.com/coredns/coredns v1.12.1 // indirect
 	github.com/coreos/go-semver v0.3.0 // indirect
 	github.com/coreos/go-systemd/v22 v22.5.0 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect

@@ -8,7 +8,7 @@
 # node-cache-sim (cmd/node-cache-sim, the stand-in for NodeLocal DNSCache's
 # node-cache) is versioned by a hash of its sources, so an edit rebuilds it.
 # A binary already built at its version is kept. Prints the build time of each binary.
-# Usage: build.sh [binary ...]   (default: all)
+# Usage: build.sh [binary ...]   (default: all but kwok)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=$(dirname "$HERE")
@@ -24,7 +24,11 @@ mkdir -p "$out"
 
 all=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubeadm kubectl kubelet etcd pause coredns cri-dockerd kwok
      node-cache-sim)
-[ $# -gt 0 ] && wanted=("$@") || wanted=("${all[@]}")
+# kwok serves only the scale lab (`lab scale`), which builds it when it starts:
+# the default build leaves it out.
+default=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubeadm kubectl kubelet etcd pause coredns cri-dockerd
+         node-cache-sim)
+[ $# -gt 0 ] && wanted=("$@") || wanted=("${default[@]}")
 
 # The version flags the upstream build sets, on both version packages.
 major=${version#v}; major=${major%%.*}
@@ -51,9 +55,9 @@ for bin in "${wanted[@]}"; do
       dir=$LAB/cri-dockerd; pkg=github.com/Mirantis/cri-dockerd; tags=""
       v=$(module_version "$dir" "$pkg")
       ldflags="-s -w -X $pkg/cmd/version.Version=${v#v}" ;;
-    coredns)
-      dir=$LAB/coredns; pkg=github.com/coredns/coredns; tags=""
-      v=$(module_version "$dir" "$pkg")
+    coredns)                                  # CoreDNS with the lab's plugins only (../coredns/main.go)
+      dir=$LAB/coredns; pkg=.; tags=""
+      v=$(module_version "$dir" github.com/coredns/coredns)-$(sha256sum "$dir/main.go" | cut -c1-12)
       ldflags="-s -w" ;;
     kwok)
       dir=$LAB/kwok; pkg=sigs.k8s.io/kwok/cmd/kwok; tags=""

@@ -57,6 +57,8 @@ def start_kwok(p, k8s_dir):
     pid = kwok_pid(p)
     if pid:
         return pid
+    # the default build leaves kwok out: only this lab needs it
+    subprocess.run([os.path.join(lab.K8S_DIR, "build.sh"), "kwok"], check=True)
     log_path = os.path.join(p.lab_dir, "kwok.log")
     with open(log_path, "ab") as logf:
         proc = subprocess.Popen(
