@@ -429,6 +429,9 @@ def node_findings(node, inputs, cluster, threshold_days=DEFAULT_THRESHOLD_DAYS):
     found = readiness(node, row, facts.get("now"))
     if row:
         found.append(kubelet_version(node, row, _dict(facts.get("api_server"))))
+    if inputs.get("error"):
+        found.append(finding("node-facts", ACTION, "the node could not be read completely: %s" % inputs["error"],
+                             node, fix="make the host reachable with become (root) and python3, then audit again"))
     if runtime:
         found.append(container_runtime(node, row or {}, runtime))
         found.append(cgroup_driver(node, runtime, kubelet_cm.get("cgroup_driver")))
@@ -437,10 +440,9 @@ def node_findings(node, inputs, cluster, threshold_days=DEFAULT_THRESHOLD_DAYS):
                                           _dict(cluster.get("csrs"))))
         found.extend(docker_dependencies(node, runtime.get("container_runtime"), inputs.get("docker_node"),
                                          cluster.get("docker_cluster")))
-    else:
-        found.append(finding("node-facts", ACTION, "the node's runtime facts could not be read: %s"
-                             % (inputs.get("error") or "unreachable"), node,
-                             fix="make the host reachable with become (root) and python3"))
+    elif not inputs.get("error"):
+        found.append(finding("node-facts", ACTION, "the node's runtime facts are missing", node,
+                             fix="make the host reachable with become (root) and python3, then audit again"))
     if inputs.get("certificates") is not None:
         found.extend(certificates(node, inputs.get("certificates"), threshold_days,
                                   bool(inputs.get("control_plane"))))

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet audit's filters: ``audit_node_entry``, ``audit_report`` and ``audit_render``.
+
+Thin wrappers over ``plugins/module_utils/_audit.py`` (the rules) and
+``plugins/module_utils/_audit_report.py`` (the report and its renderings);
+documented in the ``.yml`` files of the same names beside this file.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _audit, _audit_report
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+
+
+def audit_node_entry(inputs, host, node, cluster, threshold_days=_audit.DEFAULT_THRESHOLD_DAYS, marks=None,
+                     check_mode=False):
+    """The report entry of one node: its findings from what the operations' checks returned."""
+    try:
+        findings = _audit.node_findings(node or host, inputs, cluster, int(threshold_days))
+        return _audit_report.node_entry(host, node or host, findings, marks or {}, bool(check_mode))
+    except NodeOpsError as exc:
+        raise AnsibleFilterError(exc.message)
+
+
+def audit_report(entries, hosts, cluster, node_runtimes=None, generated_at=None, seconds=None,
+                 generated_epoch=None):
+    """The run report of the audit: the node entries, the cluster-wide findings, totals and lines."""
+    try:
+        found = _audit.cluster_findings(cluster, node_runtimes)
+        return _audit_report.audit_report(entries, hosts, found, generated_at, seconds, generated_epoch)
+    except NodeOpsError as exc:
+        raise AnsibleFilterError(exc.message)
+
+
+def audit_render(report, fmt):
+    """The audit report as Markdown, HTML or a Prometheus textfile."""
+    try:
+        return _audit_report.render(report, fmt)
+    except NodeOpsError as exc:
+        raise AnsibleFilterError(exc.message)
+
+
+class FilterModule(object):
+    """The audit filters of nodeops.kubernetes."""
+
+    def filters(self):
+        return {"audit_node_entry": audit_node_entry, "audit_report": audit_report, "audit_render": audit_render}
