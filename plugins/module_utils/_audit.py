@@ -118,12 +118,12 @@ def _rfc3339(moment):
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _due_date(now_text, residual_seconds, threshold_days):
-    """When a certificate with ``residual_seconds`` left enters the renewal window."""
-    now = _parse_time(now_text)
-    if now is None or residual_seconds is None:
+def _due_date(expires_text, threshold_days):
+    """When a certificate expiring at ``expires_text`` enters the renewal window."""
+    expires = _parse_time(expires_text)
+    if expires is None:
         return None
-    return _rfc3339(now + datetime.timedelta(seconds=int(residual_seconds) - int(threshold_days) * SECONDS_PER_DAY))
+    return _rfc3339(expires - datetime.timedelta(days=int(threshold_days)))
 
 
 # --------------------------------------------------------------------------- node rules
@@ -242,7 +242,6 @@ def certificates(node, report, threshold_days, control_plane):
     """kubeadm's certificates on a control-plane node; the kubelet's client and serving certificates everywhere."""
     report = _dict(report)
     found = []
-    now = report.get("now")
     if control_plane:
         rows = [r for r in _list(report.get("certificates")) if not r.get("missing")]
         due = [r for r in rows if r.get("residual_seconds") is not None
@@ -271,7 +270,7 @@ def certificates(node, report, threshold_days, control_plane):
         else:
             found.append(finding("certificates", OK, "every kubeadm certificate has %d days or more; the first due is "
                                  "%s, expiring %s" % (threshold_days, soonest["name"], soonest.get("expires")),
-                                 node, due=_due_date(now, soonest["residual_seconds"], threshold_days), value=value))
+                                 node, due=_due_date(soonest.get("expires"), threshold_days), value=value))
     for row in _list(report.get("kubelet")):
         found.append(_kubelet_certificate(node, row, threshold_days))
     return found
@@ -496,6 +495,29 @@ def cluster_findings(cluster, node_runtimes=None):
                               id="pdb-blocks-drain:%s/%s" % (pdb.get("namespace"), pdb.get("name"))))
     if not blocking:
         found.append(finding("pdb-blocks-drain", OK, "no PodDisruptionBudget blocks a drain today"))
+    found.extend(unattributed_csrs(_dict(cluster.get("csrs")), [r.get("name") for r in _list(facts.get("nodes"))]))
     for problem in _list(facts.get("problems")):
         found.append(dict(finding("cluster-read", WARN, problem), id="cluster-read:%s" % problem[:60]))
+    return found
+
+
+def unattributed_csrs(pending, audited):
+    """Pending kubelet-serving CSRs of no audited node (a requester that is not a node, or another node)."""
+    found = []
+    for kind, severity in (("refused", ACTION), ("approved", WARN)):
+        for csr in _list(pending.get(kind)):
+            if csr.get("node") in audited:
+                continue
+            if kind == "refused":
+                reason = ("pending kubelet-serving CSR %s from %s is not a valid request of an audited node: %s"
+                          % (csr.get("name"), csr.get("requester") or csr.get("node"),
+                             "; ".join(_list(csr.get("reasons")))))
+                fix = "deny it (kubectl certificate deny %s) unless you know who filed it; never approve it by hand" \
+                      % csr.get("name")
+            else:
+                reason = "pending kubelet-serving CSR %s of node %s, which this run did not audit" % (
+                    csr.get("name"), csr.get("node"))
+                fix = FIXES["csr"]
+            found.append(dict(finding("serving-csr", severity, reason, fix=fix, value={"csr": csr.get("name")}),
+                              id="serving-csr:csr/%s" % csr.get("name")))
     return found

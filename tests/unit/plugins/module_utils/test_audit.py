@@ -174,9 +174,11 @@ def test_a_certificate_due_within_the_threshold_is_an_action_with_its_date():
 
 
 def test_certificates_far_from_expiry_are_ok_and_say_when_they_fall_due():
-    item = one(_audit.certificates("cp1", cert_report(days=100), 30, True), "certificates")
+    report = cert_report(days=100)
+    report["certificates"][0]["expires"] = "2027-03-11T10:00:00Z"
+    item = one(_audit.certificates("cp1", report, 30, True), "certificates")
     assert item["severity"] == "ok"
-    # 100 days left, 30-day window: due in 70 days
+    # the 30-day window opens 30 days before the first expiry
     assert item["due"] == "2027-02-09T10:00:00Z"
 
 
@@ -336,3 +338,15 @@ def test_a_missing_or_broken_configmap():
     c = copy.deepcopy(cluster())
     c["cluster"]["kubelet_config"]["error"] = "not YAML"
     assert one(_audit.cluster_findings(c, {}), "kubelet-configmap")["severity"] == "action"
+
+
+def test_a_pending_csr_of_no_audited_node_is_a_cluster_finding():
+    c = cluster()
+    c["csrs"] = {"approved": [{"name": "csr-9", "node": "w9"}],
+                 "refused": [{"name": "csr-x", "node": None, "requester": "kubernetes-admin",
+                              "reasons": ["requester 'kubernetes-admin' is not a node"]},
+                             {"name": "csr-1", "node": "w1", "requester": "system:node:w1", "reasons": ["bad IP"]}]}
+    found = [f for f in _audit.cluster_findings(c, {"w1": runtime()}) if f["check"] == "serving-csr"]
+    assert sorted((f["id"], f["severity"]) for f in found) == [("serving-csr:csr/csr-9", "warn"),
+                                                               ("serving-csr:csr/csr-x", "action")]
+    assert "kubernetes-admin" in [f for f in found if f["severity"] == "action"][0]["reason"]
