@@ -465,7 +465,10 @@ def cluster_findings(cluster, node_runtimes=None):
     cm = _dict(facts.get("kubelet_config"))
     drivers = dict((name, _dict(_dict(rt).get("kubelet")).get("cgroup_driver_effective"))
                    for name, rt in _dict(node_runtimes).items() if rt)
-    if not cm.get("present"):
+    if cm.get("error") and not cm.get("present"):
+        found.append(finding("kubelet-configmap", WARN, "the kubelet ConfigMap %s could not be read: %s"
+                             % (cm.get("name"), cm.get("error")), value={"present": None}))
+    elif not cm.get("present"):
         found.append(finding("kubelet-configmap", WARN, "no kubelet ConfigMap %s in kube-system (not a kubeadm cluster?)"
                              % cm.get("name"), value={"present": False}))
     elif cm.get("error"):

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _report
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _audit_report, _report
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -60,8 +60,21 @@ NODE_VARS = {
         "nodelocaldns_node_plan": {"cluster_dns_before": ["10.96.0.10"], "cluster_dns_target": ["169.254.20.10"],
                                    "notes": []},
     },
+    "audit": {
+        "audit_node": "w1", "audit_marks": {"start": 0}, "audit_threshold_days": 30, "audit_nodelocaldns_local_ip":
+        "169.254.20.10", "audit_control_plane_group": "kube_control_plane", "groups": {"kube_control_plane": []},
+        "audit_runtime": {"runtime_facts": {"container_runtime": "containerd", "cgroup_version": 2,
+                                            "kubelet": {"cgroup_driver_effective": "systemd"},
+                                            "containerd": {"systemd_cgroup": {"runc": True}}}},
+        "audit_cluster": {"cluster": {"api_server": {"git_version": "v1.34.4"}, "nodes": [
+            {"name": "w1", "kubelet_version": "v1.34.4", "ready": True, "lease_age_seconds": 1.0}]},
+            "nodelocaldns": {"daemonset": None}},
+    },
 }
 OPERATIONS = sorted(NODE_VARS)
+# The read-only operations: every node is "audited", in check mode too; nothing drains or changes.
+READ_ONLY = ("audit",)
+CHANGING = [op for op in OPERATIONS if op not in READ_ONLY]
 # Operations that never drain their nodes (cert_renewal restarts static pods only).
 NO_DRAIN = ("cert_renewal",)
 
@@ -112,7 +125,23 @@ def test_every_playbook_operation_is_covered():
 
 
 @pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
-@pytest.mark.parametrize("operation", OPERATIONS)
+def test_the_audit_reports_the_same_schema(entries, check_mode):
+    entry = entries["audit/%s" % check_mode]
+    assert tuple(sorted(entry)) == tuple(sorted(_report.NODE_KEYS))
+    assert entry["operation"] == "audit" and entry["node"] == "w1" and entry["host"] == "lab-worker1"
+    assert entry["action"] == "audited" and entry["check_mode"] is check_mode
+    assert tuple(entry["durations"]) == _report.DURATION_KEYS and entry["durations"]["drain"] is None
+    assert entry["durations"]["total"] > 0
+    assert entry["backups"] == [] and entry["left_as_is"] == {"cordoned": None, "services_stopped": []}
+    assert {"worst", "counts", "findings"} <= set(entry["details"])
+    report = _audit_report.audit_report({"lab-worker1": entry}, ["lab-cp1", "lab-worker1"], [])
+    assert tuple(sorted(report)) == tuple(sorted(_report.REPORT_KEYS))
+    assert set(report["totals"]) == set(_report.ALL_ACTIONS) | {"nodes"}
+    assert [n["action"] for n in report["nodes"]] == ["not_reached", "audited"]
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
+@pytest.mark.parametrize("operation", CHANGING)
 def test_every_operation_reports_the_same_schema(entries, operation, check_mode):
     entry = entries["%s/%s" % (operation, check_mode)]
     assert tuple(sorted(entry)) == tuple(sorted(_report.NODE_KEYS))
