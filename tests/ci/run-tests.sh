@@ -24,16 +24,26 @@ stage_integration() {
   if [ -n "${CI:-}" ]; then python -m nodeops_lab.lab down || true; fi
   return $rc
 }
+# Copy the collection to $1, an ansible_collections/nodeops/kubernetes path:
+# its files tracked or new, not ignored. The lab (tests/lab) is a test tool
+# outside the collection (build_ignore) and stays out.
+copy_collection() {
+  rm -rf "$1" && mkdir -p "$1" || return 1
+  git ls-files -co --exclude-standard -z -- . ':!tests/lab' | tar --null -T - -cf - | tar -xf - -C "$1"
+}
 stage_sanity() {
   local dest=.cache/sanity/ansible_collections/nodeops/kubernetes
-  rm -rf "$dest" && mkdir -p "$dest"
-  # The lab (tests/lab) is a test tool outside the collection (build_ignore):
-  # sanity runs on the collection's own content and its tests.
-  git ls-files -co --exclude-standard -z -- . ':!tests/lab' | tar --null -T - -cf - | tar -xf - -C "$dest"
+  copy_collection "$dest" || return 1
   (cd "$dest" && git init -q && git add -A && ansible-test sanity --local --python 3.11 --requirements --color no 2>&1 \
      | grep -vE '^(Looking in|Collecting|Processing|Downloading|Installing|Successfully|WARNING: Location|  )') || return 1
 }
-stage_lint() { ansible-lint --offline --profile production; }
+stage_lint() {
+  ansible-lint --offline --profile production || return 1
+  # antsibull-docs lint-collection-docs --plugin-docs, then the docsite with
+  # the extra docs of docs/docsite/extra-docs.yml (tests/ci/docsite.sh)
+  copy_collection .cache/docsite/ansible_collections/nodeops/kubernetes || return 1
+  tests/ci/docsite.sh .cache/docsite
+}
 stage_molecule() {
   local failed=0 scenario start times=()
   for scenario in extensions/molecule/*/; do
