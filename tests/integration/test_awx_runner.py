@@ -50,6 +50,12 @@ def stdout_of(runner):
     ("switch_to_containerd.yml", "containerd_switch", DRAIN_OVERRIDES, {"would_skip"}),
     ("node_maintenance.yml", "node_maintenance", dict(DRAIN_OVERRIDES, node_maintenance_hosts=W2),
      {"would_change"}),
+    # nothing is due on a lab whose certificates are a year old at most: the control plane is skipped
+    ("renew_certificates.yml", "cert_renewal", {}, {"would_skip"}),
+    # the lab has no cache yet: every node would get it
+    ("nodelocaldns.yml", "nodelocaldns", {}, {"would_change"}),
+    # read-only: the same action in check mode
+    ("audit.yml", "audit", {}, {"audited"}),
 ])
 def test_a_dry_run_hands_the_report_to_the_workflow(cluster, tmp_path, playbook, operation, extravars, expected):
     runner, artifacts = run(cluster, tmp_path, playbook, extravars)
@@ -61,6 +67,9 @@ def test_a_dry_run_hands_the_report_to_the_workflow(cluster, tmp_path, playbook,
     names = [n["node"] for n in nodes]
     if operation == "node_maintenance":
         assert names == [W2]
+    elif operation == "cert_renewal":
+        # kube_control_plane only
+        assert names == ["lab-cp1"]
     else:
         # kubespray's k8s_cluster, control plane first
         assert names[0] == "lab-cp1" and sorted(names[1:]) == ["lab-worker1", "lab-worker2"], names
@@ -69,6 +78,10 @@ def test_a_dry_run_hands_the_report_to_the_workflow(cluster, tmp_path, playbook,
         assert set(entry["durations"]) >= {"drain", "change", "verify", "uncordon", "total"}
         assert entry["reason"]
     assert report["totals"]["nodes"] == len(nodes)
+    if operation == "audit":
+        # the lab as kubeadm left it: nothing to do now
+        assert report["details"]["action_items"] == [], report["lines"]
+        assert all(entry["details"]["findings"] for entry in nodes)
 
 
 def test_a_pattern_that_matches_no_node_fails_the_job(cluster, tmp_path):
