@@ -407,9 +407,9 @@ def readiness(node, row, now_text):
         found.append(finding("node-ready", OK, "Ready, Lease renewed %ds ago" % lease_age, node, value=value))
     if row.get("unschedulable"):
         since = row.get("cordoned_since")
-        found.append(finding("node-schedulable", WARN, "cordoned%s" % (" since %s" % since if since else
-                                                                     " (since when: no timestamp on the Node)"),
-                             node, fix=FIXES["uncordon"] % node, value={"cordoned_since": since}))
+        when = " since %s" % since if since else " (since when: no timestamp on the Node)"
+        found.append(finding("node-schedulable", WARN, "cordoned" + when, node, fix=FIXES["uncordon"] % node,
+                             value={"cordoned_since": since}))
     else:
         found.append(finding("node-schedulable", OK, "schedulable", node))
     return found
@@ -488,14 +488,15 @@ def cluster_findings(cluster, node_runtimes=None):
                                  value=value))
     blocking = _list(facts.get("blocking_pdbs"))
     for pdb in blocking:
-        found.append(dict(finding("pdb-blocks-drain", WARN, "%s; it selects %s on %s, so a drain of those nodes "
-                                  "waits or fails" % (pdb.get("description"), ", ".join(_list(pdb.get("pods"))),
-                                                      ", ".join(_list(pdb.get("nodes")))),
-                                  fix="scale the workload up or relax the budget before a drain (node_maintenance "
-                                      "would wait node_maintenance_timeout, then fail)",
-                                  value={"pdb": "%s/%s" % (pdb.get("namespace"), pdb.get("name")),
-                                         "nodes": _list(pdb.get("nodes"))}),
-                              id="pdb-blocks-drain:%s/%s" % (pdb.get("namespace"), pdb.get("name"))))
+        name = "%s/%s" % (pdb.get("namespace"), pdb.get("name"))
+        reason = "%s; it selects %s on %s, so a drain of those nodes waits or fails" % (
+            pdb.get("description"), ", ".join(_list(pdb.get("pods"))), ", ".join(_list(pdb.get("nodes"))))
+        item = finding("pdb-blocks-drain", WARN, reason,
+                       fix="scale the workload up or relax the budget before a drain (node_maintenance would wait "
+                           "node_maintenance_timeout, then fail)",
+                       value={"pdb": name, "nodes": _list(pdb.get("nodes"))})
+        item["id"] = "pdb-blocks-drain:" + name
+        found.append(item)
     if not blocking:
         found.append(finding("pdb-blocks-drain", OK, "no PodDisruptionBudget blocks a drain today"))
     found.extend(unattributed_csrs(_dict(cluster.get("csrs")), [r.get("name") for r in _list(facts.get("nodes"))]))

@@ -262,8 +262,8 @@ def kubelet_config_summary(name, configmap, read_error=None):
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = " at line %d" % (mark.line + 1) if mark is not None else ""
-        summary["error"] = "%s data.%s is not valid YAML%s: %s" % (source, KUBELET_CONFIG_KEY, where,
-                                                                     getattr(exc, "problem", None) or exc)
+        problem = getattr(exc, "problem", None) or exc
+        summary["error"] = "%s data.%s is not valid YAML%s: %s" % (source, KUBELET_CONFIG_KEY, where, problem)
         return summary
     if not isinstance(data, dict):
         summary["error"] = "%s data.%s is not a YAML mapping (a KubeletConfiguration), but %s" % (
@@ -290,8 +290,8 @@ def kube_proxy_summary(configmap):
     source = "ConfigMap %s/%s %s" % (SYSTEM_NAMESPACE, KUBE_PROXY_CONFIGMAP, KUBE_PROXY_CONFIG_KEY)
     text = (configmap.get("data") or {}).get(KUBE_PROXY_CONFIG_KEY)
     if text is None:
-        return (dict(mode=None, source="ConfigMap %s/%s has no %s" % (SYSTEM_NAMESPACE, KUBE_PROXY_CONFIGMAP,
-                                                                     KUBE_PROXY_CONFIG_KEY)),
+        where = "ConfigMap %s/%s has no %s" % (SYSTEM_NAMESPACE, KUBE_PROXY_CONFIGMAP, KUBE_PROXY_CONFIG_KEY)
+        return (dict(mode=None, source=where),
                 "kube-proxy mode unknown: ConfigMap %s/%s has no data.%s key" % (
                     SYSTEM_NAMESPACE, KUBE_PROXY_CONFIGMAP, KUBE_PROXY_CONFIG_KEY))
     try:

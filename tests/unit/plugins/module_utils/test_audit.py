@@ -156,8 +156,8 @@ def test_mixed_containerd_handlers_count_as_unknown_runtime_driver():
     (None, "v1.34.4", None, "warn"),
 ])
 def test_cgroup_v1_against_fail_cgroup_v1(version, kubelet, fail_v1, severity):
-    item = _audit.cgroup_version("w1", row(kubelet_version=kubelet), runtime(cgroup_version=version,
-                                                                            fail_cgroup_v1=fail_v1))
+    facts = runtime(cgroup_version=version, fail_cgroup_v1=fail_v1)
+    item = _audit.cgroup_version("w1", row(kubelet_version=kubelet), facts)
     assert item["severity"] == severity, item
 
 

@@ -109,7 +109,7 @@ def test_html_escapes_and_is_self_contained():
     report["nodes"][1]["details"]["findings"][0]["reason"] = "<script>x</script>"
     text = _audit_report.render(report, "html")
     assert "<script>" not in text and "&lt;script&gt;" in text
-    assert "http" not in text.split("<body>")[0].replace("http-equiv", "")
+    assert "http" not in text.split("<body>", maxsplit=1)[0].replace("http-equiv", "")
 
 
 def test_prometheus_textfile_follows_the_exposition_format():

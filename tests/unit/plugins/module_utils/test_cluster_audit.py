@@ -280,8 +280,8 @@ def test_pods_a_forced_drain_evicts_are_counted(kwargs):
 
 
 def test_a_budget_of_another_namespace_does_not_select_the_pod():
-    other = dict(WEB_PDB, namespace="blog")
-    assert blocking([make_pdb("web", disruptions_allowed=0, **other)],
+    other = dict(WEB_PDB, namespace="blog", disruptions_allowed=0)
+    assert blocking([make_pdb("web", **other)],
                     [make_pod("web-0", namespace="shop", node="w1", labels={"app": "web"})]) == []
 
 
