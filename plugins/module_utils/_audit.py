@@ -294,9 +294,8 @@ def _kubelet_certificate(node, row, threshold_days):
                        due=row.get("expires"), value=value)
     residual = row.get("residual_seconds")
     if residual is not None and residual < threshold_days * SECONDS_PER_DAY:
-        return finding(check, WARN, "%s expires on %s and the kubelet has not rotated it yet" % (row.get("path"),
-                                                                                              row.get("expires")),
-                       node, fix="check rotateCertificates (client) or serverTLSBootstrap and the CSR approval "
+        reason = "%s expires on %s and the kubelet has not rotated it yet" % (row.get("path"), row.get("expires"))
+        return finding(check, WARN, reason, node, fix="check rotateCertificates (client) or serverTLSBootstrap and the CSR approval "
                                  "(serving) of node %s" % node, due=row.get("expires"), value=value)
     if name == "kubelet-serving" and not row.get("bootstrapped"):
         return finding(check, INFO, "the kubelet serves a certificate it signed itself, not one of the cluster CA "
@@ -372,10 +371,9 @@ def nodelocaldns(node, facts, answer):
     value = {"deployed": True, "local_ip": answer.get("server"),
              "rcode": answer.get("rcode"), "seconds": answer.get("seconds")}
     if answer.get("rcode") == "NOERROR":
-        return finding("nodelocaldns", OK, "the cache on %s answered in %.1f ms" % (value["local_ip"],
-                                                                                   1000 * float(answer.get("seconds")
-                                                                                                or 0)),
-                       node, value=value)
+        took = 1000 * float(answer.get("seconds") or 0)
+        return finding("nodelocaldns", OK, "the cache on %s answered in %.1f ms" % (value["local_ip"], took), node,
+                       value=value)
     return finding("nodelocaldns", ACTION, "NodeLocal DNSCache is deployed but the cache on %s did not answer (%s)"
                    % (value["local_ip"], answer.get("msg") or answer.get("rcode") or "no answer"), node,
                    fix="look at the node-local-dns pod of node %s (kubectl -n kube-system get pods -o wide); "

@@ -280,8 +280,9 @@ def test_pods_a_forced_drain_evicts_are_counted(kwargs):
 
 
 def test_a_budget_of_another_namespace_does_not_select_the_pod():
-    other = dict(WEB_PDB, namespace="blog", disruptions_allowed=0)
-    assert blocking([make_pdb("web", **other)],
+    other = make_pdb("web", namespace="blog", match_labels={"app": "web"}, min_available=2, current_healthy=2,
+                     desired_healthy=2, expected_pods=2, disruptions_allowed=0)
+    assert blocking([other],
                     [make_pod("web-0", namespace="shop", node="w1", labels={"app": "web"})]) == []
 
 
