@@ -295,8 +295,9 @@ def _kubelet_certificate(node, row, threshold_days):
     residual = row.get("residual_seconds")
     if residual is not None and residual < threshold_days * SECONDS_PER_DAY:
         reason = "%s expires on %s and the kubelet has not rotated it yet" % (row.get("path"), row.get("expires"))
-        return finding(check, WARN, reason, node, fix="check rotateCertificates (client) or serverTLSBootstrap and the CSR approval "
-                                 "(serving) of node %s" % node, due=row.get("expires"), value=value)
+        fix = ("check rotateCertificates (client) or serverTLSBootstrap and the CSR approval (serving) of node %s"
+               % node)
+        return finding(check, WARN, reason, node, fix=fix, due=row.get("expires"), value=value)
     if name == "kubelet-serving" and not row.get("bootstrapped"):
         return finding(check, INFO, "the kubelet serves a certificate it signed itself, not one of the cluster CA "
                        "(serverTLSBootstrap off)", node,
