@@ -78,6 +78,12 @@ def test_a_dry_run_hands_the_report_to_the_workflow(cluster, tmp_path, playbook,
         assert set(entry["durations"]) >= {"drain", "change", "verify", "uncordon", "total"}
         assert entry["reason"]
     assert report["totals"]["nodes"] == len(nodes)
+    if operation == "nodelocaldns":
+        # check mode is kubernetes.core's server-side dry run: the API server validated every rendered object
+        for entry in nodes:
+            assert set(entry["details"]["objects_changed"]) == {
+                "Service/kube-dns-upstream", "ServiceAccount/node-local-dns", "ConfigMap/node-local-dns",
+                "DaemonSet/node-local-dns", "Service/node-local-dns"}, entry
     if operation == "audit":
         # the lab as kubeadm left it: nothing to do now
         assert report["details"]["action_items"] == [], report["lines"]
