@@ -55,7 +55,8 @@ FIXES = {
     "containerd": "ansible-playbook -i <inventory> nodeops.kubernetes.switch_to_containerd -e containerd_switch_hosts=%s",
     "certificates": "ansible-playbook -i <inventory> nodeops.kubernetes.renew_certificates -e cert_renewal_hosts=%s",
     "nodelocaldns": "ansible-playbook -i <inventory> nodeops.kubernetes.nodelocaldns -e nodelocaldns_hosts=%s",
-    "csr": "ansible localhost -m nodeops.kubernetes.kubelet_csr_approve (or schedule it: see docs/certificates.md)",
+    "csr": "ansible localhost -m nodeops.kubernetes.kubelet_csr_approve "
+           "(or schedule it: see docs/docsite/rst/certificates.rst)",
     "uncordon": "kubectl uncordon %s, once the work it was cordoned for is done",
 }
 
@@ -301,7 +302,7 @@ def _kubelet_certificate(node, row, threshold_days):
     if name == "kubelet-serving" and not row.get("bootstrapped"):
         return finding(check, INFO, "the kubelet serves a certificate it signed itself, not one of the cluster CA "
                        "(serverTLSBootstrap off)", node,
-                       fix="see docs/certificates.md, section kubelet serving certificates", value=value)
+                       fix="see docs/docsite/rst/certificates.rst, section kubelet serving certificates", value=value)
     return finding(check, OK, "expires on %s" % row.get("expires"), node, value=value)
 
 
