@@ -1,9 +1,13 @@
 """The node image and the joined nodes: systemd, containerd, the real kubelet, kubeadm's files, the Node."""
 
+import re
 import tomllib
 
 import pytest
 import yaml
+from kubernetes import client, config
+
+from nodeops_lab import node_checks
 
 from nodes_fixtures import LAB_NODES, lab  # noqa: F401  (fixture)
 
@@ -125,3 +129,25 @@ def test_node_lease_renewed(lab):
     lease = api.read_namespaced_lease("lab-worker1", "kube-node-lease")
     assert lease.spec.holder_identity == "lab-worker1"
     assert lease.spec.renew_time is not None
+
+
+def test_pod_containers_run_under_the_cgroupfs_hierarchy(lab):
+    """containerd tasks run, and the kubelet on cgroupfs puts them under /kubepods, not kubepods.slice."""
+    c = lab.container("w1")
+    tasks = lab.sh(c, "ctr -n k8s.io tasks ls").stdout
+    pids = [int(line.split()[1]) for line in tasks.splitlines()[1:] if line.split()[2] == "RUNNING"]
+    assert pids, tasks
+    for pid in pids:
+        cgroup = lab.sh(c, "cat /proc/%d/cgroup" % pid).stdout
+        memory = [line.split(":", 2)[2] for line in cgroup.splitlines() if line.split(":", 2)[1] == "memory"][0]
+        assert re.match(r"^/kubepods(/(burstable|besteffort))?/pod[0-9a-f-]+/[0-9a-f]{64}$", memory), memory
+    assert lab.sh(c, "test -d /sys/fs/cgroup/memory/kubepods", check=False).returncode == 0
+    assert lab.sh(c, "test -e /sys/fs/cgroup/memory/kubepods.slice", check=False).returncode != 0
+
+
+@pytest.mark.parametrize("short,node", NODES)
+def test_the_nodes_pods_run_in_its_containerd(lab, short, node):
+    """Every Running pod the API places on the node has its sandbox running in the node's containerd."""
+    core = client.CoreV1Api(config.new_client_from_config(lab.kubeconfig))
+    c = lab.container(short)
+    node_checks.assert_pods_run_in_containerd(core, lambda script: lab.sh(c, script), node)
