@@ -75,7 +75,10 @@ options:
     default: 120
 attributes:
   check_mode:
-    details: Reports whether a token would be created (and the CA hash and endpoint, read from C(cluster-info)); creates and deletes nothing. Without a real token there is no join command in check mode.
+    details:
+      - Reports whether a token would be created (and the CA hash and endpoint, read from C(cluster-info)); creates and
+        deletes nothing.
+      - Without a real token there is no join command in check mode.
     support: full
   diff_mode:
     support: none
