@@ -60,6 +60,15 @@ NODE_VARS = {
         "nodelocaldns_node_plan": {"cluster_dns_before": ["10.96.0.10"], "cluster_dns_target": ["169.254.20.10"],
                                    "notes": []},
     },
+    "windows_node": {
+        "windows_node_node": "w1", "windows_node_result": "changed", "windows_node_operation": "upgrade",
+        "windows_node_message": "kubelet v1.34.3 -> v1.34.4", "windows_node_version": "v1.34.4",
+        "windows_node_kubelet_exe": "C:\\k\\kubelet.exe", "windows_node_kubelet_before": "v1.34.3",
+        "windows_node_marks": {"start": 0, "drain_start": 1, "drain_end": 3, "change_start": 3, "change_end": 6,
+                               "verify_end": 9, "uncordon_start": 9, "uncordon_end": 10, "end": 10},
+        "windows_node_drained": False,
+        "windows_node_material": {"token_id": "abcdef", "token": "abcdef.0123456789abcdef", "expires": "x"},
+    },
     "audit": {
         "audit_node": "w1", "audit_marks": {"start": 0}, "audit_threshold_days": 30, "audit_nodelocaldns_local_ip":
         "169.254.20.10", "audit_control_plane_group": "kube_control_plane", "groups": {"kube_control_plane": []},
@@ -163,3 +172,10 @@ def test_every_operation_reports_the_same_schema(entries, operation, check_mode)
     assert set(report["totals"]) == set(_report.ALL_ACTIONS) | {"nodes"}
     assert [n["action"] for n in report["nodes"]] == ["not_reached", entry["action"]]
     assert tuple(sorted(report["nodes"][0])) == tuple(sorted(_report.NODE_KEYS))
+
+
+def test_the_windows_node_report_never_carries_the_token_secret(entries):
+    for check_mode in (False, True):
+        entry = entries["windows_node/%s" % check_mode]
+        assert entry["details"]["token_id"] == "abcdef"
+        assert "0123456789abcdef" not in json.dumps(entry)
