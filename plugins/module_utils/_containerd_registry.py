@@ -27,11 +27,13 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import 
 try:
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
+    from tomlkit.items import InlineTable
 
     HAS_TOMLKIT = True
 except ImportError:  # pragma: no cover - only the controller needs it
     tomlkit = None
     TOMLKitError = ValueError
+    InlineTable = dict
     HAS_TOMLKIT = False
 
 DEFAULT_CERTS_DIR = "/etc/containerd/certs.d"
@@ -146,6 +148,16 @@ def plan_registry_files(certs_dir, registry_mirrors, insecure_registries):
     return files, untranslatable
 
 
+def _toml_kind(item):
+    """Name the TOML type of a parsed value for a message: 'a string', 'an integer', ..."""
+    value = item.unwrap() if hasattr(item, "unwrap") else item
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+                       (list, "an array")):
+        if isinstance(value, kind):
+            return name
+    return "a %s" % type(value).__name__
+
+
 def merge_hosts_toml(text, path, server, hosts):
     """Merge the planned server and hosts into a hosts.toml text.
 
@@ -169,15 +181,24 @@ def merge_hosts_toml(text, path, server, hosts):
         document.add("host", tomlkit.table(is_super_table=True))
     host_table = document["host"]
     if not isinstance(host_table, dict):
-        raise NodeOpsError("%s: 'host' must be a table of hosts; the file is left untouched" % path, path=path)
+        raise NodeOpsError("%s: 'host' is %s, not a table of hosts; the file is left untouched. Write each host as "
+                           "[host.\"<url>\"] (or remove 'host') and run again"
+                           % (path, _toml_kind(host_table)), path=path, key="host")
+    inline = isinstance(host_table, InlineTable)
     for url, options in hosts:
         if url not in host_table:
-            entry = tomlkit.table()
+            # An inline ``host = { ... }`` can only hold inline tables.
+            entry = tomlkit.inline_table() if inline else tomlkit.table()
             for key, value in options.items():
                 entry[key] = value
             host_table[url] = entry
             continue
         entry = host_table[url]
+        if not isinstance(entry, dict):
+            raise NodeOpsError("%s: host.\"%s\" is %s, not a table; the file is left untouched. Write it as a "
+                               "table ([host.\"%s\"] with capabilities = [...]) or remove it and run again"
+                               % (path, url, _toml_kind(entry), url),
+                               path=path, key="host.%s" % url)
         for key, value in options.items():
             if entry.get(key) != value:
                 entry[key] = value

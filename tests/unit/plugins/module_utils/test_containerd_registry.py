@@ -99,6 +99,43 @@ def test_a_malformed_hosts_file_is_refused_naming_the_file():
     assert caught.value.message.startswith("/etc/containerd/certs.d/r/hosts.toml is not valid TOML")
 
 
+MIRROR = [("https://mirror.example", {"capabilities": ["pull", "resolve"]})]
+
+
+def test_an_inline_host_table_is_merged_into_and_stays_inline():
+    existing = ('server = "https://registry-1.docker.io"\n'
+                'host = { "https://cache.lan" = { capabilities = ["pull"] } }\n')
+    merged = cr.merge_hosts_toml(existing, "/p", cr.DOCKER_HUB_SERVER, MIRROR)
+    data = tomllib.loads(merged["text"])
+    assert merged["changed"] is True
+    assert merged["text"].count("\n") == 2
+    assert list(data["host"]) == ["https://cache.lan", "https://mirror.example"]
+    assert data["host"]["https://mirror.example"] == {"capabilities": ["pull", "resolve"]}
+    again = cr.merge_hosts_toml(merged["text"], "/p", cr.DOCKER_HUB_SERVER, MIRROR)
+    assert again["changed"] is False
+
+
+def test_an_inline_table_of_one_host_gets_its_owned_keys_set():
+    existing = '[host]\n"https://mirror.example" = { capabilities = ["pull"] }\n'
+    merged = cr.merge_hosts_toml(existing, "/p", cr.DOCKER_HUB_SERVER, MIRROR)
+    assert tomllib.loads(merged["text"])["host"]["https://mirror.example"] == {"capabilities": ["pull", "resolve"]}
+
+
+@pytest.mark.parametrize("existing, key, kind", [
+    ('[host]\n"https://mirror.example" = "pull"\n', 'host."https://mirror.example"', "a string"),
+    ('host = { "https://mirror.example" = 3 }\n', 'host."https://mirror.example"', "an integer"),
+    ('host = ["https://mirror.example"]\n', "'host'", "an array"),
+])
+def test_a_host_entry_that_is_not_a_table_is_refused_naming_the_file_the_key_and_the_fix(existing, key, kind):
+    path = CERTS + "/docker.io/hosts.toml"
+    with pytest.raises(NodeOpsError) as caught:
+        cr.merge_hosts_toml(existing, path, cr.DOCKER_HUB_SERVER, MIRROR)
+    message = caught.value.message
+    assert message.startswith("%s: %s is %s, not a table" % (path, key, kind))
+    assert "left untouched" in message and "run again" in message
+    assert caught.value.details["path"] == path
+
+
 @pytest.mark.parametrize("entry", ["", "ftp://x", "https://"])
 def test_entries_that_are_not_registries_are_refused(entry):
     with pytest.raises(NodeOpsError):
