@@ -40,6 +40,9 @@ DEFAULT_CERTS_DIR = "/etc/containerd/certs.d"
 DEFAULT_PROXY_DROPIN = "/etc/systemd/system/containerd.service.d/http-proxy.conf"
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_SERVER = "https://registry-1.docker.io"
+# Docker Hub's names in insecure-registries; its registry API is served by registry-1.docker.io.
+DOCKER_HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
+DOCKER_HUB_ENDPOINT = "registry-1.docker.io"
 MIRROR_CAPABILITIES = ["pull", "resolve"]
 REGISTRY_CAPABILITIES = ["pull", "resolve", "push"]
 
@@ -87,6 +90,10 @@ def insecure_hosts(insecure_registries):
     * ``https://reg:5000``: only the HTTPS host, ``skip_verify = true``;
     * ``http://reg:5000``: only the plain HTTP host (and server).
 
+    Docker Hub (``docker.io``, ``index.docker.io``) is planned under
+    ``docker.io`` with the API endpoint ``registry-1.docker.io``, the one
+    containerd and Docker use for it (not ``https://docker.io``).
+
     CIDR ranges cannot be expressed in hosts.toml and are returned in
     ``untranslatable``.
     """
@@ -97,11 +104,15 @@ def insecure_hosts(insecure_registries):
             untranslatable.append(entry)
             continue
         scheme, host, _path = split_registry(entry, "insecure-registries")
+        endpoint = host
+        if host in DOCKER_HUB_NAMES:
+            host, endpoint = DOCKER_HUB, DOCKER_HUB_ENDPOINT
         hosts = []
         if scheme in (None, "https"):
-            hosts.append(("https://%s" % host, {"capabilities": list(REGISTRY_CAPABILITIES), "skip_verify": True}))
+            hosts.append(("https://%s" % endpoint,
+                          {"capabilities": list(REGISTRY_CAPABILITIES), "skip_verify": True}))
         if scheme in (None, "http"):
-            hosts.append(("http://%s" % host, {"capabilities": list(REGISTRY_CAPABILITIES)}))
+            hosts.append(("http://%s" % endpoint, {"capabilities": list(REGISTRY_CAPABILITIES)}))
         plan = plans.setdefault(host, {"server": hosts[0][0], "hosts": []})
         known = [url for url, _opts in plan["hosts"]]
         plan["hosts"].extend((url, opts) for url, opts in hosts if url not in known)

@@ -55,6 +55,24 @@ def test_insecure_registries_follow_the_documented_http_rule(entry, server, host
         assert data["host"][url].get("skip_verify", False) is url.startswith("https://")
 
 
+@pytest.mark.parametrize("insecure", ["docker.io", "index.docker.io", "https://docker.io"])
+def test_docker_hub_as_an_insecure_registry_uses_its_api_endpoint_not_docker_io(insecure):
+    rendered, _untranslatable = plan_and_render(["https://mirror.example"], [insecure])
+    assert list(rendered) == [CERTS + "/docker.io/hosts.toml"]
+    data = rendered[CERTS + "/docker.io/hosts.toml"]
+    assert data["server"] == "https://registry-1.docker.io"
+    assert list(data["host"])[:2] == ["https://mirror.example", "https://registry-1.docker.io"]
+    assert data["host"]["https://registry-1.docker.io"]["skip_verify"] is True
+    assert not any(url.endswith("://docker.io") for url in data["host"])
+
+
+def test_docker_hub_as_the_only_insecure_registry_gets_the_hub_server_too():
+    rendered, _untranslatable = plan_and_render([], ["docker.io"])
+    data = rendered[CERTS + "/docker.io/hosts.toml"]
+    assert data["server"] == "https://registry-1.docker.io"
+    assert list(data["host"]) == ["https://registry-1.docker.io", "http://registry-1.docker.io"]
+
+
 def test_cidr_ranges_are_returned_as_untranslatable():
     rendered, untranslatable = plan_and_render([], ["10.0.0.0/8", "reg.lan"])
     assert untranslatable == ["10.0.0.0/8"]
