@@ -19,6 +19,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_reg
     plan_registry_files,
     render_proxy_dropin,
 )
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
     make_diff,
     remote_read,
@@ -76,11 +77,6 @@ class ActionModule(NodeOpsActionBase):
             if proxy["changed"]:
                 diffs.append(make_diff(text or "", proxy_text, args["proxy_dropin_path"]))
                 writes.append((proxy, args["proxy_dropin_path"], proxy_text, stat, text is not None))
-        if not self._task.check_mode:
-            for record, path, content, stat, existed in writes:
-                backup_file = remote_write(self, path, content, stat, args["backup"] and existed, task_vars)
-                if backup_file:
-                    record["backup_file"] = backup_file
         result = {
             "changed": bool(writes),
             "files": files,
@@ -89,6 +85,35 @@ class ActionModule(NodeOpsActionBase):
             "untranslatable": untranslatable,
             "registry_warnings": warnings,
         }
+        if not self._task.check_mode:
+            self._write_all(writes, args["backup"], task_vars, result)
         if self._task.diff and diffs:
             result["diff"] = diffs
         return result
+
+    def _write_all(self, writes, backup, task_vars, result):
+        """Write the planned files in order; a failure after the first write says what was already written."""
+        written = []
+        for record, path, content, stat, existed in writes:
+            try:
+                backup_file = remote_write(self, path, content, stat, backup and existed, task_vars)
+            except NodeOpsError as exc:
+                if not written:
+                    raise
+                for left in writes[len(written):]:
+                    left[0]["changed"] = False
+                result["daemon_reload_needed"] = any(done is result["proxy_dropin"] for done in written)
+                already = ", ".join(self._describe(done) for done in written)
+                message = ("%s. Already written by this task: %s; they stay as written. Fix the cause and run "
+                           "again: files already in place are left alone" % (exc.message.rstrip("."), already))
+                raise NodeOpsError(message, **dict(result, changed=True, path=path,
+                                                   written=[done["path"] for done in written]))
+            if backup_file:
+                record["backup_file"] = backup_file
+            written.append(record)
+
+    @staticmethod
+    def _describe(record):
+        if record.get("backup_file"):
+            return "%s (backup %s)" % (record["path"], record["backup_file"])
+        return "%s (%s)" % (record["path"], "new file" if record.get("created") else "no backup")

@@ -5,7 +5,8 @@
 
 It validates the task's arguments against the plugin's ``ARGUMENT_SPEC``, calls
 ``run_checked(args, task_vars)`` and turns a :class:`NodeOpsError` into a failed
-result; the remote temporary directory is always removed.
+result (``changed`` only when the error says ``changed=True``: something was
+already written before the failure); the remote temporary directory is always removed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,7 +39,8 @@ class NodeOpsActionBase(ActionBase):
         except NodeOpsError as exc:
             result.update(exc.to_result())
             result["failed"] = True
-            result["changed"] = False
+            # A failure after some files were written says so (details changed=True).
+            result["changed"] = bool(exc.details.get("changed", False))
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

@@ -85,3 +85,42 @@ def test_a_malformed_hosts_file_fails_and_stays(tmp_path):
     assert "is not valid TOML" in result["msg"]
     assert node.copies == []
     assert path.read_text() == "server = [\n"
+
+
+class FailingSecondCopyNode(FakeNode):
+    """A node whose second copy fails (disk full after the first file)."""
+
+    @property
+    def fail_copy(self):
+        return len(self.copies) == 2
+
+    @fail_copy.setter
+    def fail_copy(self, value):
+        pass
+
+
+def test_a_failure_after_the_first_write_reports_changed_and_names_what_was_already_written(tmp_path):
+    node = FailingSecondCopyNode()
+    result = run_action(action_plugin, node, args(tmp_path))
+    hub = str(tmp_path / "certs.d" / "docker.io" / "hosts.toml")
+    reg = str(tmp_path / "certs.d" / "registry.lan:5000" / "hosts.toml")
+    assert result["failed"] is True
+    assert result["changed"] is True
+    assert os.path.exists(hub) and not os.path.exists(reg)
+    assert result["written"] == [hub]
+    assert result["path"] == reg
+    assert result["msg"].startswith("writing %s on the node failed: No space left on device" % reg)
+    assert "Already written by this task: %s (new file)" % hub in result["msg"]
+    assert "run again" in result["msg"]
+    assert [entry["changed"] for entry in result["files"]] == [True, False]
+    assert result["proxy_dropin"]["changed"] is False
+    assert result["daemon_reload_needed"] is False
+
+
+def test_a_failure_on_the_first_write_reports_nothing_changed(tmp_path):
+    node = FakeNode()
+    node.fail_copy = True
+    result = run_action(action_plugin, node, args(tmp_path))
+    assert result["failed"] is True and result["changed"] is False
+    assert "the original file is unchanged" in result["msg"]
+    assert "Already written" not in result["msg"]
