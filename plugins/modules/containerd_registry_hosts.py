@@ -142,7 +142,7 @@ registry_warnings:
 written:
   description:
     - The files written before a write failed, in order. The task then fails with C(changed=true), its
-      message names these files, the one that failed (C(path)) and the fix; O(files) and O(proxy_dropin)
+      message names these files, the one that failed (C(path)) and the fix; RV(files) and RV(proxy_dropin)
       show C(changed=true) only for what was written.
   returned: when a write failed after an earlier file of the task was written
   type: list
