@@ -266,6 +266,30 @@ def _set_leaf(doc, path, value):
         _set_key(parent, path[-1], value)
 
 
+def _toml_kind(value):
+    """Name the TOML type of a plain value for a message: 'a boolean', 'a string', ..."""
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+                       (list, "an array"), (dict, "a table")):
+        if isinstance(value, kind):
+            return name
+    return "a %s" % type(value).__name__
+
+
+def check_disabled_plugins(doc, source):
+    """Refuse a ``disabled_plugins`` that is not an array of strings (containerd refuses it too)."""
+    entries = _unwrap(doc.get("disabled_plugins"))
+    if entries is None:
+        return
+    if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+        kind = _toml_kind(entries) if not isinstance(entries, list) else "an array with non-string entries"
+        raise NodeOpsError(
+            "%s: 'disabled_plugins' is %s (%s); containerd reads only an array of plugin names. Write it "
+            "as disabled_plugins = [] (or a list of plugin names as strings) and run again; "
+            "the file is left untouched" % (source, kind, doc.item("disabled_plugins").as_string().strip()),
+            path=source, key="disabled_plugins",
+        )
+
+
 def _check_registry(doc, version, config_path, source):
     mirrors = _unwrap(_get(doc, SCHEMAS[version]["registry"] + ("mirrors",)))
     if config_path and mirrors:
@@ -384,6 +408,7 @@ def edit_containerd_text(text, source, systemd_cgroup=None, sandbox_image=None, 
         raise NodeOpsError("systemd_cgroup must be a boolean, got %r" % (systemd_cgroup,))
     doc = parse_toml(text if text is not None else "", source)
     version = schema_version(doc, source)
+    check_disabled_plugins(doc, source)
     reason = generation_reason(text, doc, version, systemd_cgroup)
     original_values = read_settings(doc, version) if version in SCHEMAS else {
         "systemd_cgroup": {}, "sandbox_image": None, "config_path": None,

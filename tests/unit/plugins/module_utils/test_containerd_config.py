@@ -183,6 +183,23 @@ def test_files_that_cannot_be_edited_safely_are_refused_naming_the_file(name, op
     assert provider.calls == []
 
 
+@pytest.mark.parametrize("value, kind", [
+    ("true", "a boolean"),
+    ('"cri"', "a string"),
+    ("[1]", "an array with non-string entries"),
+])
+@pytest.mark.parametrize("name", ["containerd-1.7-default.toml", "empty.toml"])
+def test_disabled_plugins_that_is_not_an_array_of_names_is_refused_naming_the_key(value, kind, name):
+    text = "disabled_plugins = %s\n" % value + fixture(name).replace("disabled_plugins = []\n", "")
+    provider = default_of("containerd-1.7-default.toml")
+    with pytest.raises(NodeOpsError) as err:
+        edit_containerd_text(text, PATH, systemd_cgroup=True, default_text=provider)
+    assert err.value.message.startswith("%s: 'disabled_plugins' is %s" % (PATH, kind))
+    assert "disabled_plugins = []" in err.value.message and "left untouched" in err.value.message
+    assert err.value.details == {"path": PATH, "key": "disabled_plugins"}
+    assert provider.calls == []
+
+
 def test_a_version_2_file_without_runtimes_is_refused_on_a_containerd_2_node():
     with pytest.raises(NodeOpsError, match="generates version 3"):
         edit_containerd_text('version = 2\nroot = "/x"\n', PATH, systemd_cgroup=True,
