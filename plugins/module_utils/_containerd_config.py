@@ -291,7 +291,17 @@ def check_disabled_plugins(doc, source):
 
 
 def _check_registry(doc, version, config_path, source):
-    mirrors = _unwrap(_get(doc, SCHEMAS[version]["registry"] + ("mirrors",)))
+    key_path = SCHEMAS[version]["registry"] + ("mirrors",)
+    mirrors = _unwrap(_get(doc, key_path))
+    if config_path and mirrors is not None and not isinstance(mirrors, dict):
+        key = ".".join('"%s"' % part if "." in part else part for part in key_path)
+        raise NodeOpsError(
+            "%s: %s is %s (%s), not a table of registries; containerd cannot read it, and refuses 'mirrors' "
+            "together with 'config_path' anyway. Remove it (mirrors go to hosts.toml files under %s) and run "
+            "again; the file is left untouched"
+            % (source, key, _toml_kind(mirrors), tomlkit.item(mirrors).as_string(), config_path),
+            path=source, key=key,
+        )
     if config_path and mirrors:
         raise NodeOpsError(
             "%s sets registry mirrors (%s) in the CRI registry section; containerd refuses to start when both "

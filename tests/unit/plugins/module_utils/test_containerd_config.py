@@ -200,6 +200,26 @@ def test_disabled_plugins_that_is_not_an_array_of_names_is_refused_naming_the_ke
     assert provider.calls == []
 
 
+@pytest.mark.parametrize("name, header, registry", [
+    ("containerd-1.7-default.toml", '[plugins."io.containerd.grpc.v1.cri".registry]\n',
+     'plugins."io.containerd.grpc.v1.cri".registry'),
+    ("containerd-2.0-default.toml", "[plugins.'io.containerd.cri.v1.images'.registry]\n",
+     'plugins."io.containerd.cri.v1.images".registry'),
+])
+@pytest.mark.parametrize("value, kind", [("5", "an integer"), ('"https://mirror.lan"', "a string"),
+                                         ('["https://mirror.lan"]', "an array")])
+def test_registry_mirrors_that_is_not_a_table_is_refused_when_config_path_is_set(name, header, registry, value,
+                                                                                kind):
+    text = fixture(name)
+    assert header in text
+    text = text.replace(header[:-2] + ".mirrors]\n", "").replace(header, header + "  mirrors = %s\n" % value, 1)
+    with pytest.raises(NodeOpsError) as err:
+        edit_containerd_text(text, PATH, config_path="/etc/containerd/certs.d")
+    assert err.value.message.startswith("%s: %s.mirrors is %s" % (PATH, registry, kind))
+    assert "Remove it" in err.value.message and "left untouched" in err.value.message
+    assert err.value.details == {"path": PATH, "key": registry + ".mirrors"}
+
+
 def test_a_version_2_file_without_runtimes_is_refused_on_a_containerd_2_node():
     with pytest.raises(NodeOpsError, match="generates version 3"):
         edit_containerd_text('version = 2\nroot = "/x"\n', PATH, systemd_cgroup=True,
