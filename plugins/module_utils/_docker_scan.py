@@ -28,7 +28,11 @@ import os
 import posixpath
 import re
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_daemon import parse_daemon_json, read_text
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_daemon import (
+    cgroup_driver_entries,
+    parse_daemon_json,
+    read_text,
+)
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._kubelet_flags import (
     CNI_DEFAULTS,
@@ -670,10 +674,9 @@ class NodeScanner(object):
                      "carried over by the switch to certs.d/<registry>/hosts.toml with skip_verify"
                      + ("; list the registries of the CIDR ranges by name" if cidrs else ""),
                      suffix="insecure-registries")
-        for opt in data.get("exec-opts") or []:
-            name, sep, value = str(opt).partition("=")
-            if sep and name.strip() == "native.cgroupdriver":
-                self.carry_over["cgroup_driver"] = value.strip()
+        drivers = cgroup_driver_entries(data, source)  # refuses an exec-opts that is not a list of strings
+        if drivers:
+            self.carry_over["cgroup_driver"] = drivers[-1]
         if data.get("data-root") or data.get("graph"):
             root = data.get("data-root") or data.get("graph")
             self.carry_over["data_root"] = root

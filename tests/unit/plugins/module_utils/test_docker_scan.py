@@ -346,6 +346,23 @@ def test_registry_mirrors_that_are_not_strings_are_refused(tmp_path):
         scan(tmp_path)
 
 
+@pytest.mark.parametrize("text", ['{"exec-opts": 1}', '{"exec-opts": "native.cgroupdriver=systemd"}',
+                                  '{"exec-opts": [1]}'])
+def test_exec_opts_that_are_not_a_list_of_strings_are_refused_naming_the_file(tmp_path, text):
+    write(tmp_path, "/etc/docker/daemon.json", text)
+    with pytest.raises(NodeOpsError) as caught:
+        scan(tmp_path)
+    assert caught.value.message.startswith("/etc/docker/daemon.json: 'exec-opts' must be a list of strings")
+    assert "fix it and run again" in caught.value.message
+
+
+def test_the_last_cgroup_driver_entry_is_carried_over_with_spaces_trimmed(tmp_path):
+    write(tmp_path, "/etc/docker/daemon.json",
+          '{"exec-opts": ["native.cgroupdriver=cgroupfs", " native.cgroupdriver = systemd "]}')
+    scanner, _findings = scan(tmp_path)
+    assert scanner.carry_over["cgroup_driver"] == "systemd"
+
+
 def test_proxies_and_flags_of_docker_dropins_are_carried_over(tmp_path):
     write(tmp_path, "/lib/systemd/system/docker.service",
           "[Service]\nExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock\n")
