@@ -83,7 +83,10 @@ def set_cgroup_driver(data, driver, path=DEFAULT_PATH):
     """Return a copy of ``data`` with exactly one ``native.cgroupdriver=<driver>`` in ``exec-opts``.
 
     Other exec-opts keep their order; the entry replaces the first existing
-    cgroup driver entry, or is appended.
+    cgroup driver entry, or is appended. A first entry that already sets
+    ``driver`` is kept as written: dockerd trims the spaces around the name
+    and the value (``native.cgroupdriver = systemd`` is systemd), so
+    rewriting it would change the file, and restart Docker, for nothing.
     """
     if driver not in CGROUP_DRIVERS:
         raise NodeOpsError("cgroup_driver must be one of %s, got %r" % (", ".join(CGROUP_DRIVERS), driver))
@@ -93,10 +96,10 @@ def set_cgroup_driver(data, driver, path=DEFAULT_PATH):
     opts = []
     placed = False
     for opt in data.get("exec-opts", []):
-        name, sep, _value = opt.partition("=")
+        name, sep, value = opt.partition("=")
         if sep and name.strip() == CGROUP_DRIVER_OPT:
             if not placed:
-                opts.append(wanted)
+                opts.append(opt if value.strip() == driver else wanted)
                 placed = True
             continue
         opts.append(opt)

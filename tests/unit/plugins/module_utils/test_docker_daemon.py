@@ -49,6 +49,23 @@ def test_an_already_set_driver_is_not_rewritten():
     assert new_text is text
 
 
+@pytest.mark.parametrize("entry", ["native.cgroupdriver = systemd", " native.cgroupdriver=systemd ",
+                                   "native.cgroupdriver= systemd"])
+def test_a_driver_entry_with_spaces_already_set_is_systemd_and_not_rewritten(entry):
+    text = json.dumps({"exec-opts": ["x=1", entry]}, indent=2) + "\n"
+    changed, old, new, new_text = edit_daemon_json(text, "/etc/docker/daemon.json", "systemd")
+    assert old["cgroup_driver"] == "systemd"
+    assert not changed
+    assert new_text is text
+    assert new["exec-opts"] == ["x=1", entry]
+
+
+def test_a_driver_entry_with_spaces_and_another_value_is_replaced():
+    text = json.dumps({"exec-opts": ["native.cgroupdriver = cgroupfs"]}) + "\n"
+    changed, _old, new, _new_text = edit_daemon_json(text, "/etc/docker/daemon.json", "systemd")
+    assert changed and new["exec-opts"] == ["native.cgroupdriver=systemd"]
+
+
 def test_duplicate_driver_entries_collapse_into_one():
     data = {"exec-opts": ["native.cgroupdriver=cgroupfs", "x=1", "native.cgroupdriver = systemd"]}
     assert set_cgroup_driver(data, "systemd")["exec-opts"] == ["native.cgroupdriver=systemd", "x=1"]
