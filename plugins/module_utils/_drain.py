@@ -371,13 +371,14 @@ class NodeDrainer(object):
         cordon_started = self.clock()
         if not before:
             self._set_unschedulable(True)
+            # The cordon is the patch; the listing that follows is not part of it.
+            self.result["durations"]["cordon"] = _round(self.clock() - cordon_started)
             if not self.check_mode:
                 self._cordoned_by_us = True
                 self.result["node_left_cordoned"] = True
                 self.result["changed"] = True
                 # Pods may have been scheduled between the first list and the cordon.
                 to_evict = self._plan()
-        self.result["durations"]["cordon"] = _round(self.clock() - cordon_started)
         if self.check_mode:
             self.result["changed"] = not before or bool(to_evict)
         if to_evict:
@@ -454,7 +455,9 @@ class NodeDrainer(object):
         """
         workers = min(self.options.max_concurrent_evictions, len(decisions))
         evict_started = self.clock()
-        last_accepted = evict_started
+        # durations: evict runs until the last eviction request is answered (accepted, gone or finally
+        # refused), wait from then until the evicted pods are gone.
+        last_answer = evict_started
         ready = collections.deque(_Outcome(d, "pending", evict_started) for d in decisions)
         for outcome in ready:
             outcome.deleting = bool((outcome.decision.pod.get("metadata") or {}).get("deletionTimestamp"))
@@ -486,9 +489,6 @@ class NodeDrainer(object):
                 if kind == "gone":
                     outcome.gone_at = now
                 outcomes.append(outcome)
-            if kind == "accepted":
-                return now
-            return None
 
         try:
             while ready or retries or in_flight or waiting:
@@ -496,9 +496,10 @@ class NodeDrainer(object):
                 if deadline is not None and now >= deadline:
                     self._timed_out = True
                     self._stop.set()
+                    if ready or retries or in_flight:
+                        last_answer = now  # still evicting when the timeout expired
                     for future, outcome in list(in_flight.items()):
-                        accepted = settle(outcome, future.result(), retry_allowed=False)
-                        last_accepted = accepted or last_accepted
+                        settle(outcome, future.result(), retry_allowed=False)
                     in_flight = {}
                     for outcome in list(ready) + [entry[2] for entry in retries]:
                         settle(outcome, "retry", retry_allowed=False)
@@ -528,8 +529,8 @@ class NodeDrainer(object):
                 if in_flight:
                     done, _pending = wait_futures(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
                     for future in done:
-                        accepted = settle(in_flight.pop(future), future.result())
-                        last_accepted = accepted or last_accepted
+                        settle(in_flight.pop(future), future.result())
+                        last_answer = self.clock()
                 elif timeout:
                     self._stop.wait(timeout)
                 if waiting and self.clock() >= next_poll:
@@ -539,8 +540,8 @@ class NodeDrainer(object):
             self._stop.set()
             pool.shutdown(wait=True)
         done_at = self.clock()
-        self.result["durations"]["evict"] = _round(last_accepted - evict_started)
-        self.result["durations"]["wait"] = _round(done_at - last_accepted)
+        self.result["durations"]["evict"] = _round(last_answer - evict_started)
+        self.result["durations"]["wait"] = _round(done_at - last_answer)
         self._record(outcomes)
 
     def _release_allowed(self, retries, ready):

@@ -310,8 +310,9 @@ drain_warnings:
   elements: str
   sample: ["ignoring DaemonSet-managed Pods: kube-system/kube-proxy-8x2lq"]
 durations:
-  description: Seconds spent in the cordon, in the evictions (until the last one was accepted), waiting for the pods
-    to be gone after that, and in total.
+  description: Seconds spent in the cordon (the patch of the node), in the evictions (until the last eviction request
+    was answered: accepted, or still refused when the timeout expired), waiting for the pods to be gone after that,
+    and in total.
   returned: always
   type: dict
   sample: {"cordon": 0.02, "evict": 12.5, "wait": 4.1, "total": 16.8}

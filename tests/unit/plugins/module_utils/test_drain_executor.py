@@ -218,6 +218,33 @@ def test_a_drain_cordons_evicts_everything_and_reports_durations():
     assert cluster.calls_of("patch")[0][2] is True
 
 
+def test_durations_count_budget_refusals_as_eviction_time_when_no_eviction_is_accepted():
+    cluster = web_cluster(count=1)
+    cluster.eviction_script[("default", "web-0")] = [429]
+    error = failed_drain(cluster, timeout=0.3)
+    durations = error.details["durations"]
+    assert durations["evict"] >= 0.2
+    assert durations["wait"] < 0.1
+
+
+def test_the_cordon_duration_is_the_patch_not_the_second_listing():
+    cluster = web_cluster(count=1)
+    original = cluster.list_pods
+    calls = []
+
+    def slow_second_listing(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            time.sleep(0.2)
+        return original(*args)
+
+    cluster.list_pods = slow_second_listing
+    result = drain(cluster)
+    assert len(calls) == 2
+    assert result["durations"]["cordon"] < 0.1
+    assert result["durations"]["total"] >= 0.2
+
+
 def test_evictions_run_concurrently_but_never_above_the_limit():
     cluster = web_cluster(count=12)
     cluster.evict_delay = 0.05
