@@ -380,7 +380,9 @@ class NodeDrainer(object):
                 # Pods may have been scheduled between the first list and the cordon.
                 to_evict = self._plan()
         if self.check_mode:
-            self.result["changed"] = not before or bool(to_evict)
+            # Like the real run: evicting a pod already being deleted changes nothing.
+            self.result["changed"] = not before or any(
+                not (d.pod.get("metadata") or {}).get("deletionTimestamp") for d in to_evict)
         if to_evict:
             if self.options.disable_eviction:
                 self.result["drain_warnings"].append(

@@ -500,3 +500,14 @@ def test_check_mode_on_a_drained_node_reports_no_change():
     cluster = web_cluster(count=0, unschedulable=True)
     result = drain(cluster, check_mode=True)
     assert result["changed"] is False
+
+
+def test_check_mode_on_a_cordoned_node_with_only_terminating_pods_reports_what_the_real_run_reports():
+    def cluster():
+        pods = [make_pod("web-0", deleting_since="2099-01-01T00:00:00Z")]
+        return FakeCluster(nodes=[make_node("w1", unschedulable=True), make_node("w2")], pods=pods)
+
+    checked = drain(cluster(), check_mode=True)
+    real = drain(cluster())
+    assert real["changed"] is False
+    assert checked["changed"] is real["changed"]
