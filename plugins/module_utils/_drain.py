@@ -301,8 +301,13 @@ class NodeDrainer(object):
         before = self._unschedulable(node)
         self.result["cordoned_before"] = before
         self.result["node_left_cordoned"] = before
-        if self.options.ready_timeout > 0:
+        if self.options.ready_timeout > 0 and before:
             self._wait_ready(node)
+        elif self.options.ready_timeout > 0 and not node_is_ready(node)[0]:
+            # Nothing to uncordon, so nothing to wait for (see ready_timeout); the operator still hears of it.
+            self.result["drain_warnings"].append(
+                'node "%s" is already schedulable but not Ready (%s); it was left as it is. Check the kubelet and '
+                "the container runtime on the node" % (self.node_name, node_is_ready(node)[1]))
         started = self.clock()
         if before:
             self._set_unschedulable(False)

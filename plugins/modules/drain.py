@@ -133,6 +133,8 @@ options:
     description:
       - With O(state=uncordon), seconds to wait for the node's C(Ready) condition to be true before it is
         uncordoned. If the node is not Ready in time, the module fails and the node stays cordoned.
+      - A node that is already schedulable is not uncordoned, so there is no wait; the module reports no change,
+        with a warning in RV(drain_warnings) when the node is not Ready.
       - A C(Ready) condition stays true for a while after a kubelet stops, so when the node has a Lease in
         C(kube-node-lease) the kubelet must also renew it during the wait (every 10 seconds by default).
       - V(0) uncordons without looking at the node's condition.

@@ -104,6 +104,18 @@ def test_uncordon_waits_for_the_node_to_be_ready_and_refuses_when_it_is_not():
     assert cluster.calls_of("patch") == []
 
 
+def test_uncordon_with_ready_timeout_leaves_a_schedulable_not_ready_node_alone_with_a_warning():
+    cluster = web_cluster(unschedulable=False, ready=False)
+    result = drain(cluster, state="uncordon", ready_timeout=0.05)
+    assert result["changed"] is False
+    assert result["node_left_cordoned"] is False
+    assert "ready_evidence" not in result
+    assert result["drain_warnings"] == [
+        'node "w1" is already schedulable but not Ready (Ready=False (KubeletNotReady)); it was left as it is. '
+        "Check the kubelet and the container runtime on the node"]
+    assert cluster.calls_of("patch") == [] and cluster.calls_of("get_node_lease") == []
+
+
 def test_uncordon_proceeds_once_the_node_becomes_ready():
     cluster = web_cluster(unschedulable=True, ready=False)
 
