@@ -256,6 +256,11 @@ class NodeDrainer(object):
         if state not in STATES:
             raise NodeOpsError("invalid state %r: use one of %s" % (state, ", ".join(STATES)), option="state")
         self.result = new_result(self.node_name, state)
+        # A drainer can be run again: nothing of the previous run carries over (a set stop event
+        # would turn every wait of the eviction loop into a busy loop).
+        self._cordoned_by_us = False
+        self._timed_out = False
+        self._stop.clear()
         started = self.clock()
         try:
             if state == "cordon":

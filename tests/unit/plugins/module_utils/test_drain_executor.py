@@ -523,3 +523,21 @@ def test_check_mode_on_a_cordoned_node_with_only_terminating_pods_reports_what_t
     real = drain(cluster())
     assert real["changed"] is False
     assert checked["changed"] is real["changed"]
+
+
+def test_a_reused_drainer_waits_between_retries_instead_of_spinning():
+    cluster = web_cluster(count=1)
+    ticks = []
+
+    def clock():
+        ticks.append(None)
+        return time.monotonic()
+
+    drainer = NodeDrainer(cluster, "w1", options(eviction_retry_interval=0.1, poll_interval=0.1), clock=clock)
+    drainer.run("drain")
+    cluster.add_pod(make_pod("web-9", labels={"app": "web"}))
+    cluster.eviction_script[("default", "web-9")] = [429, 429, None]
+    del ticks[:]
+    result = drainer.run("drain")
+    assert names(result["evicted"]) == ["web-9"]
+    assert len(ticks) < 200
