@@ -208,8 +208,7 @@ def test_disabled_plugins_that_is_not_an_array_of_names_is_refused_naming_the_ke
 ])
 @pytest.mark.parametrize("value, kind", [("5", "an integer"), ('"https://mirror.lan"', "a string"),
                                          ('["https://mirror.lan"]', "an array")])
-def test_registry_mirrors_that_is_not_a_table_is_refused_when_config_path_is_set(name, header, registry, value,
-                                                                                kind):
+def test_registry_mirrors_not_a_table_is_refused_when_config_path_is_set(name, header, registry, value, kind):
     text = fixture(name)
     assert header in text
     text = text.replace(header[:-2] + ".mirrors]\n", "").replace(header, header + "  mirrors = %s\n" % value, 1)
