@@ -314,7 +314,7 @@ drain_warnings:
   sample: ["ignoring DaemonSet-managed Pods: kube-system/kube-proxy-8x2lq"]
 durations:
   description: Seconds spent in the cordon (the patch of the node), in the evictions (until the last eviction request
-    was answered: accepted, or still refused when the timeout expired), waiting for the pods to be gone after that,
+    was answered, accepted or still refused when the timeout expired), waiting for the pods to be gone after that,
     and in total.
   returned: always
   type: dict
