@@ -6,7 +6,7 @@ inventory OUT
     build cannot download docs.ansible.com's inventory; without these labels
     ``sphinx-build -W`` fails on every module page. References to other
     collections' plugins are validated beforehand by
-    ``antsibull-docs lint-collection-docs --validate-collection-refs dependent``
+    ``antsibull-docs lint-collection-docs --validate-collection-refs all``
     against the installed collections; this list only lets Sphinx resolve them.
 
 check COLLECTION HTML

@@ -22,7 +22,7 @@ export ANSIBLE_COLLECTIONS_PATH="$dir"
 start=$SECONDS
 echo "docsite: antsibull-docs lint-collection-docs --plugin-docs"
 (cd "$collection" && antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
-   --validate-collection-refs dependent --disallow-unknown-collection-refs .)
+   --validate-collection-refs all --disallow-unknown-collection-refs .)
 lint_time=$((SECONDS - start))
 
 start=$SECONDS
