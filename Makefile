@@ -9,7 +9,7 @@ K8S_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2; exit}' $(ROOT
 K8S_BIN := $(or $(NODEOPS_LAB_CACHE),$(HOME)/.cache/nodeops-lab)/k8s-$(K8S_VERSION)
 export PATH := $(VENV)/bin:$(K8S_BIN):$(PATH)
 
-.PHONY: setup demo test unit lab-tests integration sanity lint molecule lab-up lab-down lab-status bench-drain changelog
+.PHONY: setup demo test unit lab-tests integration sanity lint molecule lab-up lab-down lab-status bench-drain bench-audit changelog
 
 setup:
 	@tests/ci/setup.sh
@@ -51,6 +51,10 @@ lab-status: setup
 
 bench-drain: setup
 	PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python tests/bench/bench_drain.py
+
+# The fleet audit on 3 and on 100 API-only nodes (the scale lab, kwok); e.g. BENCH_AUDIT_ARGS="--runs 2 --port 16720".
+bench-audit: setup
+	PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python tests/bench/bench_audit.py $(BENCH_AUDIT_ARGS)
 
 changelog: setup
 	antsibull-changelog release
