@@ -90,6 +90,17 @@ def test_a_dry_run_hands_the_report_to_the_workflow(cluster, tmp_path, playbook,
         assert all(entry["details"]["findings"] for entry in nodes)
 
 
+@pytest.mark.parametrize("playbook", ["join_windows_node.yml", "upgrade_windows_node.yml"])
+def test_the_windows_playbooks_find_no_windows_node_in_the_lab_and_fail_the_job(cluster, tmp_path, playbook):
+    """The lab's kubespray inventory has no kube_windows_node group: with no extra variables the job
+    fails before anything is done, naming the pattern and the variable to set."""
+    runner, artifacts = run(cluster, tmp_path, playbook)
+    out = stdout_of(runner)
+    assert runner.status == "failed" and runner.rc != 0, out[-3000:]
+    assert "kube_windows_node" in out and "windows_node_hosts" in out
+    assert "nodeops_windows_node_report" not in artifacts
+
+
 def test_a_pattern_that_matches_no_node_fails_the_job(cluster, tmp_path):
     runner, _artifacts = run(cluster, tmp_path, "node_maintenance.yml", {"node_maintenance_hosts": "no-such-group"})
     out = stdout_of(runner)
