@@ -747,6 +747,11 @@ class NodeDrainer(object):
 
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 REQUEST_TIMEOUT = (10, 60)
+# A read (GET) that cannot reach the API server is tried again for this long: the API server of a
+# control-plane node is briefly away while its kubelet restarts (a cgroup driver migration, a
+# certificate renewal). Writes are not repeated here.
+READ_RETRY_SECONDS = 90
+READ_RETRY_INTERVAL = 3
 
 
 def _decode(response):
@@ -783,19 +788,31 @@ class KubernetesDrainClient(object):
 
         kwargs.setdefault("_preload_content", False)
         kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
-        try:
-            return _decode(method(*args, **kwargs))
-        except Exception as exc:  # pylint: disable=broad-except
-            if isinstance(exc, _k8s.ApiException):
-                status = getattr(exc, "status", None)
-                message = _k8s.api_error_message(exc)
-                reason = _k8s.api_error_reason(exc)
-                if status in (404, 409, 410, 429, 500):
-                    raise NodeOpsError("%s: %s" % (action, message), status=status, reason=reason)
-                if status == 403 and "NamespaceTerminating" in (getattr(exc, "body", None) or ""):
-                    raise NodeOpsError("%s: %s" % (action, message), status=status, reason="NamespaceTerminating")
-            _k8s.raise_for_api_error(exc, action, self._params)
-            raise
+        is_read = getattr(method, "__name__", "").startswith(("read_", "list_"))
+        deadline = time.monotonic() + READ_RETRY_SECONDS
+        while True:
+            try:
+                return _decode(method(*args, **kwargs))
+            except Exception as exc:  # pylint: disable=broad-except
+                api_error = isinstance(exc, _k8s.ApiException)
+                unreachable = not api_error and isinstance(exc, (_k8s.Urllib3HTTPError, OSError))
+                if not (is_read and unreachable and time.monotonic() < deadline):
+                    self._raise(action, exc)
+            time.sleep(READ_RETRY_INTERVAL)
+
+    def _raise(self, action, exc):
+        """Raise the NodeOpsError of a failed call (404, 409, 410, 429 and 500 keep their status)."""
+        from ansible_collections.nodeops.kubernetes.plugins.module_utils import _k8s  # pylint: disable=import-outside-toplevel
+
+        if isinstance(exc, _k8s.ApiException):
+            status = getattr(exc, "status", None)
+            message = _k8s.api_error_message(exc)
+            reason = _k8s.api_error_reason(exc)
+            if status in (404, 409, 410, 429, 500):
+                raise NodeOpsError("%s: %s" % (action, message), status=status, reason=reason)
+            if status == 403 and "NamespaceTerminating" in (getattr(exc, "body", None) or ""):
+                raise NodeOpsError("%s: %s" % (action, message), status=status, reason="NamespaceTerminating")
+        _k8s.raise_for_api_error(exc, action, self._params)
 
     def _get_or_none(self, action, method, *args):
         try:
