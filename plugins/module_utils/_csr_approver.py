@@ -265,16 +265,9 @@ class ClusterApi(object):
         self.core = k8s_client.CoreV1Api(api_client)
 
     def _call(self, what, function, *args, **kwargs):
-        import json  # pylint: disable=import-outside-toplevel
-        from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import (  # pylint: disable=import-outside-toplevel
-            raise_for_api_error,
-        )
+        from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import call_json  # pylint: disable=import-outside-toplevel
 
-        try:
-            response = function(*args, _preload_content=False, **kwargs)
-            return json.loads(response.data)
-        except Exception as exc:  # pylint: disable=broad-except
-            raise_for_api_error(exc, what, self.params)
+        return call_json(what, function, self.params, *args, **kwargs)
 
     def list_csrs(self):
         return self._call("listing CertificateSigningRequests",

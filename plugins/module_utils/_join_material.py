@@ -487,17 +487,9 @@ class ClusterApi(object):
         self.core = k8s_client.CoreV1Api(api_client)
 
     def _call(self, what, function, *args, **kwargs):
-        from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import (  # pylint: disable=import-outside-toplevel
-            raise_for_api_error,
-        )
+        from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import call_json  # pylint: disable=import-outside-toplevel
 
-        try:
-            response = function(*args, _preload_content=False, **kwargs)
-            return json.loads(response.data)
-        except Exception as exc:  # pylint: disable=broad-except
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise_for_api_error(exc, what, self.params)
+        return call_json(what, function, self.params, *args, missing_ok=True, **kwargs)
 
     def list_token_secrets(self):
         found = self._call("listing bootstrap token Secrets in %s" % TOKEN_NAMESPACE,

@@ -258,3 +258,19 @@ def raise_for_api_error(exc, action, params=None):
             % (action, target, exc)
         )
     raise exc
+
+
+def call_json(what, function, params, *args, **kwargs):
+    """Call a ``kubernetes`` client method and return its JSON body as plain data.
+
+    ``missing_ok=True`` returns None for a 404; every other error becomes a NodeOpsError naming ``what``
+    (see :func:`raise_for_api_error`). The small API classes of the modules share this one call.
+    """
+    missing_ok = kwargs.pop("missing_ok", False)
+    try:
+        response = function(*args, _preload_content=False, **kwargs)
+        return json.loads(response.data)
+    except Exception as exc:  # pylint: disable=broad-except
+        if missing_ok and getattr(exc, "status", None) == 404:
+            return None
+        raise_for_api_error(exc, what, params)
