@@ -1,6 +1,7 @@
 """The node image and the joined nodes: systemd, containerd, the real kubelet, kubeadm's files, the Node."""
 
 import re
+import time
 import tomllib
 
 import pytest
@@ -123,12 +124,31 @@ def test_control_plane_label_and_taint(lab):
     assert not w.spec.unschedulable
 
 
+def _read_lease(api, name, timeout):
+    """The node's Lease, waiting for it: a kubelet that has just registered creates it on its next renewal."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return api.read_namespaced_lease(name, "kube-node-lease")
+        except client.exceptions.ApiException as exc:
+            if exc.status != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(2)
+
+
 def test_node_lease_renewed(lab):
-    from kubernetes import client, config
+    """The kubelet holds its Lease and renews it (every 10 s with the default 40 s lease duration)."""
     api = client.CoordinationV1Api(config.new_client_from_config(config_file=lab.kubeconfig))
-    lease = api.read_namespaced_lease("lab-worker1", "kube-node-lease")
-    assert lease.spec.holder_identity == "lab-worker1"
-    assert lease.spec.renew_time is not None
+    first = _read_lease(api, "lab-worker1", timeout=90)
+    assert first.spec.holder_identity == "lab-worker1"
+    assert first.spec.renew_time is not None
+    deadline = time.monotonic() + 60
+    while True:
+        later = _read_lease(api, "lab-worker1", timeout=30)
+        if later.spec.renew_time > first.spec.renew_time:
+            break
+        assert time.monotonic() < deadline, "lease of lab-worker1 not renewed since %s" % first.spec.renew_time
+        time.sleep(2)
 
 
 def test_pod_containers_run_under_the_cgroupfs_hierarchy(lab):
