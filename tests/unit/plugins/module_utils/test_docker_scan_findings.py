@@ -22,7 +22,7 @@ def test_the_severities_are_a_closed_set_ordered_most_severe_first():
 @pytest.mark.parametrize("severity", [Severity.WARNING, "warning"])
 def test_a_finding_takes_a_severity_or_its_value_and_holds_the_plain_value(severity):
     item = finding("c", "node/w1", severity, "what", "breaks", "fix", nodes=["w1"])
-    assert item["severity"] == "warning" and type(item["severity"]) is str
+    assert item["severity"] == "warning" and isinstance(item["severity"], str)
     assert json.loads(json.dumps(item)) == item
 
 
