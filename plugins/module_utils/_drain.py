@@ -225,6 +225,15 @@ class _Outcome(object):
         self.attempts = 0
         self.deleting = False
         self.wait_errors = 0
+        # Deleted because the API server has no Eviction API (not because of disable_eviction).
+        self.deleted_instead = False
+        # Why the last request is to be repeated, when that was not a PodDisruptionBudget's refusal.
+        self.retry_note = None
+
+
+def _is_gone(pod, uid):
+    """A read of a pod: None (404) or another UID (recreated under the same name) means the pod is gone."""
+    return pod is None or (pod.get("metadata") or {}).get("uid") != uid
 
 
 class NodeDrainer(object):
@@ -248,6 +257,9 @@ class NodeDrainer(object):
         self._cordoned_by_us = False
         self._timed_out = False
         self._stop = threading.Event()
+        self._discovery_lock = threading.Lock()
+        self._eviction_served = None  # what the discovery said, asked at most once per run
+        self._no_eviction = threading.Event()  # set once the API server is known to offer no Eviction
 
     # -- entry point -----------------------------------------------------
 
@@ -261,6 +273,8 @@ class NodeDrainer(object):
         self._cordoned_by_us = False
         self._timed_out = False
         self._stop.clear()
+        self._eviction_served = None
+        self._no_eviction.clear()
         started = self.clock()
         try:
             if state == "cordon":
@@ -401,9 +415,9 @@ class NodeDrainer(object):
 
     # -- evictions -------------------------------------------------------
 
-    def _request_removal(self, decision):
+    def _request_removal(self, decision, delete):
         grace = self.options.grace_period_seconds
-        if self.options.disable_eviction:
+        if delete:
             self.client.delete_pod(decision.namespace, decision.name, grace, dry_run=self.check_mode)
         else:
             self.client.evict_pod(decision.namespace, decision.name, grace, dry_run=self.check_mode)
@@ -421,34 +435,88 @@ class NodeDrainer(object):
                     fresh = self.client.get_pod(decision.namespace, decision.name)
                 except NodeOpsError:
                     fresh = decision.pod  # like kubectl: the next attempt tells
-                if fresh is None or (fresh.get("metadata") or {}).get("uid") != decision.uid:
+                if _is_gone(fresh, decision.uid):
                     return "gone"
                 outcome.deleting = bool((fresh.get("metadata") or {}).get("deletionTimestamp"))
             outcome.attempts += 1
+            delete = self.options.disable_eviction or self._no_eviction.is_set()
             try:
-                self._request_removal(decision)
+                self._request_removal(decision, delete)
+                outcome.deleted_instead = delete and not self.options.disable_eviction
                 return "accepted"
             except NodeOpsError as err:
-                status = err.details.get("status")
-                if status == 404:
-                    return "gone"
-                if status == 429 and not self.options.disable_eviction:
-                    outcome.message = err.message
-                    return "retry"
-                if status == 403 and err.details.get("reason") == "NamespaceTerminating":
-                    # Eviction is refused in a terminating namespace; a pod already being deleted
-                    # only needs the wait, the others are retried until the namespace is gone.
-                    return "accepted" if outcome.deleting else "retry"
-                if status == 500 and _is_multiple_pdb_error(err.message):
-                    outcome.message = ("the pod is selected by more than one PodDisruptionBudget%s, which the API "
-                                       "server refuses to evict (%s); make the budgets' selectors disjoint, or "
-                                       "use disable_eviction" % (self._budget_names(decision), err.message))
-                    return "failed"
-                outcome.message = err.message
-                return "failed"
+                return self._answer(outcome, err, delete)
         except Exception as exc:  # pylint: disable=broad-except
             outcome.message = "unexpected error: %s" % exc
             return "failed"
+
+    def _answer(self, outcome, err, deleting):
+        """The verdict on an eviction (or delete) request the API server refused with ``err``."""
+        decision = outcome.decision
+        status = err.details.get("status")
+        outcome.message = None
+        outcome.retry_note = None
+        if status == 404:
+            return self._not_found(outcome, err, deleting)
+        if status == 429 and not deleting:
+            outcome.message = err.message
+            return "retry"
+        if status == 403 and err.details.get("reason") == "NamespaceTerminating":
+            # Eviction is refused in a terminating namespace; a pod already being deleted
+            # only needs the wait, the others are retried until the namespace is gone.
+            return "accepted" if outcome.deleting else "retry"
+        if status == 500 and _is_multiple_pdb_error(err.message):
+            outcome.message = ("the pod is selected by more than one PodDisruptionBudget%s, which the API "
+                               "server refuses to evict (%s); make the budgets' selectors disjoint, or "
+                               "use disable_eviction" % (self._budget_names(decision), err.message))
+            return "failed"
+        outcome.message = err.message
+        return "failed"
+
+    def _not_found(self, outcome, err, deleting):
+        """A 404 on the request: the pod is gone only if a read confirms it (404 or a new UID).
+
+        A pod that is still there means either that the API server offers no Eviction API at
+        all (then the pod is deleted instead, as kubectl does) or a passing inconsistency (retried).
+        """
+        decision = outcome.decision
+        try:
+            fresh = self.client.get_pod(decision.namespace, decision.name)
+        except NodeOpsError as read_err:
+            outcome.retry_note = "%s; reading the pod to confirm that it is gone failed: %s" % (
+                err.message, read_err.message)
+            return "retry"
+        if _is_gone(fresh, decision.uid):
+            return "gone"
+        outcome.deleting = bool((fresh.get("metadata") or {}).get("deletionTimestamp"))
+        if not deleting and self._eviction_missing(err):
+            self._no_eviction.set()
+            outcome.deleted_instead = True
+            try:
+                self._request_removal(decision, True)
+                return "accepted"
+            except NodeOpsError as delete_err:
+                return self._answer(outcome, delete_err, True)
+        outcome.retry_note = "%s, but the pod is still there" % err.message
+        return "accepted" if outcome.deleting else "retry"
+
+    def _eviction_missing(self, err):
+        """Whether a 404 on an eviction means that the API server has no Eviction API.
+
+        A Status that names the pod is about the pod; a Status that names no object is the API
+        server's answer for a resource it does not serve. Any other answer (not a Status) is
+        settled by the discovery, like kubectl does before its first eviction.
+        """
+        kind = err.details.get("not_found_kind")
+        if kind is not None:
+            return kind == ""
+        with self._discovery_lock:
+            if self._eviction_served is None:
+                try:
+                    self._eviction_served = bool(self.client.eviction_supported())
+                except NodeOpsError:
+                    return False
+        return not self._eviction_served
 
     def _budget_names(self, decision):
         """`` (ns/a, ns/b)``: the budgets selecting the pod (the API server's refusal does not name them)."""
@@ -646,17 +714,21 @@ class NodeDrainer(object):
         key = "deleted" if self.options.disable_eviction else "evicted"
         outcomes = sorted(outcomes, key=lambda o: (o.decision.namespace or "", o.decision.name or ""))
         done = []
+        deleted = []
         remaining = []
         blocked = []
         would_block = []
+        deleted_instead = []
         for outcome in outcomes:
             decision = outcome.decision
             entry = dict(namespace=decision.namespace, name=decision.name, uid=decision.uid)
+            if outcome.deleted_instead:
+                deleted_instead.append("%s/%s" % (decision.namespace, decision.name))
             if outcome.kind in ("gone_after_eviction", "not_waited", "gone", "accepted"):
                 end = outcome.gone_at or self.clock()
                 entry["duration"] = _round(end - outcome.started) if outcome.kind != "accepted" else 0.0
                 entry["already_gone"] = outcome.kind == "gone"
-                done.append(entry)
+                (deleted if outcome.deleted_instead else done).append(entry)
                 if outcome.kind == "not_waited":
                     self.result["drain_warnings"].append(
                         "stopped waiting for %s/%s: its deletion started more than %s seconds ago "
@@ -676,10 +748,18 @@ class NodeDrainer(object):
                 self.result["changed"] = True
             elif outcome.kind == "timeout":
                 entry["reason"] = "not evicted before the timeout expired"
+                if outcome.retry_note:
+                    entry["reason"] += " (last answer: %s)" % outcome.retry_note
             else:
                 entry["reason"] = outcome.message or "unexpected error"
             remaining.append(entry)
         self.result[key] = done
+        if deleted:
+            self.result["deleted"] = deleted
+        if deleted_instead:
+            self.result["drain_warnings"].append(
+                "%s deleted instead of evicted: the API server offers no Eviction (policy/v1 pods/eviction), so "
+                "PodDisruptionBudgets were not checked" % ", ".join(deleted_instead))
         self.result["remaining"] = remaining
         cache = {}
         self.result["blocked"] = self._pdb_report(blocked, cache)
@@ -689,9 +769,13 @@ class NodeDrainer(object):
 
     def _incomplete_message(self, total):
         result = self.result
-        done = result["deleted"] if self.options.disable_eviction else result["evicted"]
-        verb = "deleted" if self.options.disable_eviction else "evicted"
-        parts = ["%d of %d pods %s" % (len(done), total, verb)]
+        if self.options.disable_eviction:
+            parts = ["%d of %d pods deleted" % (len(result["deleted"]), total)]
+        elif result["deleted"]:
+            parts = ["%d of %d pods evicted or deleted (%d deleted: the API server offers no Eviction)" % (
+                len(result["evicted"]) + len(result["deleted"]), total, len(result["deleted"]))]
+        else:
+            parts = ["%d of %d pods evicted" % (len(result["evicted"]), total)]
         if result["blocked"]:
             blocked = []
             for entry in result["blocked"]:
@@ -765,6 +849,31 @@ def _decode(response):
     return json.loads(data)
 
 
+def _status_of(exc):
+    """The Status object in the body of an ``ApiException``, or None when the body is not a Status."""
+    try:
+        status = json.loads(getattr(exc, "body", None) or "")
+    except (TypeError, ValueError):
+        return None
+    return status if isinstance(status, dict) and status.get("kind") == "Status" else None
+
+
+def error_facts(exc):
+    """What the drain needs to know of a failed request beyond status and reason.
+
+    ``not_found_kind``: for a 404 whose body is a Status, the kind of object it names (``pods``),
+    or "" when it names none (the answer for a resource the API server does not serve).
+    """
+    facts = {}
+    status = _status_of(exc)
+    if status is None:
+        return facts
+    details = status.get("details") or {}
+    if getattr(exc, "status", None) == 404:
+        facts["not_found_kind"] = details.get("kind") or ""
+    return facts
+
+
 class KubernetesDrainClient(object):
     """The API calls of a drain, with plain dictionaries for objects.
 
@@ -809,7 +918,7 @@ class KubernetesDrainClient(object):
             message = _k8s.api_error_message(exc)
             reason = _k8s.api_error_reason(exc)
             if status in (404, 409, 410, 429, 500):
-                raise NodeOpsError("%s: %s" % (action, message), status=status, reason=reason)
+                raise NodeOpsError("%s: %s" % (action, message), status=status, reason=reason, **error_facts(exc))
             if status == 403 and "NamespaceTerminating" in (getattr(exc, "body", None) or ""):
                 raise NodeOpsError("%s: %s" % (action, message), status=status, reason="NamespaceTerminating")
         _k8s.raise_for_api_error(exc, action, self._params)
@@ -885,6 +994,15 @@ class KubernetesDrainClient(object):
         kwargs = dict(dry_run="All") if dry_run else {}
         self._call('evict pod "%s/%s"' % (namespace, name), self._core.create_namespaced_pod_eviction,
                    name, namespace, body, **kwargs)
+
+    def eviction_supported(self):
+        """Whether the API server serves the policy/v1 Eviction subresource of pods, from the discovery of
+        the core API (as kubectl checks before it evicts)."""
+        resources = self._call("read the resources of the core API (GET /api/v1)", self._core.get_api_resources)
+        for resource in resources.get("resources") or []:
+            if resource.get("name") == "pods/eviction" and resource.get("kind") == "Eviction":
+                return (resource.get("group"), resource.get("version")) == ("policy", "v1")
+        return False
 
     def delete_pod(self, namespace, name, grace_period=None, dry_run=False):
         kwargs = dict(body=self._delete_options(grace_period, dry_run))

@@ -1,0 +1,77 @@
+"""KubernetesDrainClient: the facts of a failed request the drain acts upon, and the discovery of the Eviction
+API."""
+
+import json
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+
+
+class Response(object):
+    def __init__(self, body):
+        self.data = json.dumps(body).encode("utf-8")
+
+
+def api_exception(status, body=None, headers=None):
+    exc = ApiException(status=status, reason="Reason")
+    exc.body = body if body is None or isinstance(body, str) else json.dumps(body)
+    exc.headers = headers
+    return exc
+
+
+def status_body(code, reason, message, details=None):
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": reason, "code": code}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def failing(exc, name="create_namespaced_pod_eviction"):
+    def method(*args, **kwargs):
+        raise exc
+
+    method.__name__ = name
+    return method
+
+
+def raised(exc, name="create_namespaced_pod_eviction"):
+    client = _drain.KubernetesDrainClient(None)
+    with pytest.raises(NodeOpsError) as caught:
+        client._call('evict pod "default/web-0"', failing(exc, name))
+    return caught.value
+
+
+@pytest.mark.parametrize("body, kind", [
+    (status_body(404, "NotFound", 'pods "web-0" not found', {"name": "web-0", "kind": "pods"}), "pods"),
+    (status_body(404, "NotFound", "the server could not find the requested resource", {}), ""),
+    (status_body(404, "NotFound", "the server could not find the requested resource"), ""),
+    ("404 page not found", None),
+], ids=["a Status naming the pod", "a Status naming no object", "a Status without details", "not a Status"])
+def test_a_404_says_which_kind_of_object_was_not_found(body, kind):
+    error = raised(api_exception(404, body))
+    assert error.details["status"] == 404
+    assert error.details.get("not_found_kind") == kind
+
+
+class Discovery(object):
+    def __init__(self, resources):
+        self.resources = resources
+
+    def get_api_resources(self, **kwargs):
+        return Response({"kind": "APIResourceList", "groupVersion": "v1", "resources": self.resources})
+
+
+@pytest.mark.parametrize("resources, supported", [
+    ([{"name": "pods", "kind": "Pod"},
+      {"name": "pods/eviction", "kind": "Eviction", "group": "policy", "version": "v1"}], True),
+    ([{"name": "pods/eviction", "kind": "Eviction", "group": "policy", "version": "v1beta1"}], False),
+    ([{"name": "pods", "kind": "Pod"}, {"name": "pods/status", "kind": "Pod"}], False),
+], ids=["policy/v1 Eviction", "only policy/v1beta1", "no eviction subresource"])
+def test_the_discovery_tells_whether_the_api_server_offers_the_policy_v1_eviction(resources, supported):
+    client = _drain.KubernetesDrainClient(None)
+    client._core = Discovery(resources)
+    assert client.eviction_supported() is supported
