@@ -167,6 +167,24 @@ def _is_multiple_pdb_error(message):
     return "more than one" in text and "disruption" in text
 
 
+def is_budget_refusal(err):
+    """Whether a 429 is a PodDisruptionBudget's refusal of an eviction.
+
+    kube-apiserver says "Cannot evict pod as it would violate the pod's disruption budget." with a
+    DisruptionBudget cause. Any other 429 is throttling (API Priority and Fairness, max-in-flight);
+    its X-Kubernetes-PF-* headers tell nothing here, as they come with every answer of such a server.
+    """
+    text = " ".join([err.message or ""] + list(err.details.get("causes") or [])).lower()
+    return "disruption budget" in text or "disruptionbudget" in text
+
+
+def throttling_message(retry_after):
+    """``the API server is throttling requests (HTTP 429, Retry-After 5 s)``."""
+    if retry_after:
+        return "the API server is throttling requests (HTTP 429, Retry-After %s s)" % retry_after
+    return "the API server is throttling requests (HTTP 429)"
+
+
 def _lease_renew_time(lease):
     """The renewTime of a node Lease (a string as the API sends it), or None."""
     if not lease:
@@ -229,6 +247,9 @@ class _Outcome(object):
         self.deleted_instead = False
         # Why the last request is to be repeated, when that was not a PodDisruptionBudget's refusal.
         self.retry_note = None
+        # The last 429: budget (a PodDisruptionBudget refused) or throttled (with the Retry-After).
+        self.refusal = None
+        self.retry_after = None
 
 
 def _is_gone(pod, uid):
@@ -456,10 +477,17 @@ class NodeDrainer(object):
         status = err.details.get("status")
         outcome.message = None
         outcome.retry_note = None
+        outcome.refusal = None
         if status == 404:
             return self._not_found(outcome, err, deleting)
-        if status == 429 and not deleting:
+        if status == 429 and not deleting and is_budget_refusal(err):
+            outcome.refusal = "budget"
             outcome.message = err.message
+            return "retry"
+        if status == 429:
+            outcome.refusal = "throttled"
+            outcome.retry_after = err.details.get("retry_after")
+            outcome.message = throttling_message(outcome.retry_after)
             return "retry"
         if status == 403 and err.details.get("reason") == "NamespaceTerminating":
             # Eviction is refused in a terminating namespace; a pod already being deleted
@@ -552,13 +580,16 @@ class NodeDrainer(object):
 
         def settle(outcome, kind, retry_allowed=True):
             now = self.clock()
-            if kind == "retry" and self.check_mode and outcome.message:
+            if kind == "retry" and self.check_mode and outcome.refusal == "budget":
                 outcome.kind = "would_be_blocked"
                 outcomes.append(outcome)
             elif kind == "retry" and retry_allowed:
-                heapq.heappush(retries, (now + self.options.eviction_retry_interval, next(sequence), outcome))
+                delay = self.options.eviction_retry_interval
+                if outcome.refusal == "throttled" and outcome.retry_after:
+                    delay = outcome.retry_after  # the API server's own advice
+                heapq.heappush(retries, (now + delay, next(sequence), outcome))
             elif kind == "retry":
-                outcome.kind = "blocked" if outcome.message else "timeout"
+                outcome.kind = dict(budget="blocked", throttled="throttled").get(outcome.refusal, "timeout")
                 outcomes.append(outcome)
             elif kind == "accepted" and not self.check_mode:
                 outcome.kind = "accepted"
@@ -637,7 +668,7 @@ class NodeDrainer(object):
         for entry in sorted(retries):
             outcome = entry[2]
             namespace = outcome.decision.namespace
-            if outcome.message is None:
+            if outcome.refusal != "budget":
                 kept.append(entry)
                 continue
             if namespace not in budgets:
@@ -743,6 +774,8 @@ class NodeDrainer(object):
             if outcome.kind == "blocked":
                 blocked.append(outcome)
                 entry["reason"] = "eviction refused by a PodDisruptionBudget until the timeout"
+            elif outcome.kind == "throttled":
+                entry["reason"] = "%s until the timeout" % outcome.message
             elif outcome.kind == "terminating":
                 entry["reason"] = "evicted, but still terminating when the timeout expired"
                 self.result["changed"] = True
@@ -863,15 +896,31 @@ def error_facts(exc):
 
     ``not_found_kind``: for a 404 whose body is a Status, the kind of object it names (``pods``),
     or "" when it names none (the answer for a resource the API server does not serve).
+    ``retry_after`` (seconds) and ``causes`` (``reason: message`` of each Status cause): for a 429.
     """
     facts = {}
+    code = getattr(exc, "status", None)
     status = _status_of(exc)
-    if status is None:
-        return facts
-    details = status.get("details") or {}
-    if getattr(exc, "status", None) == 404:
+    details = (status or {}).get("details") or {}
+    if code == 404 and status is not None:
         facts["not_found_kind"] = details.get("kind") or ""
+    if code == 429:
+        facts["retry_after"] = _retry_after(getattr(exc, "headers", None), details)
+        facts["causes"] = ["%s: %s" % (cause.get("reason") or cause.get("type") or "", cause.get("message") or "")
+                           for cause in details.get("causes") or []]
     return facts
+
+
+def _retry_after(headers, details):
+    """Seconds from the Retry-After header (or the Status' retryAfterSeconds), or None."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return max(0, int(str(value).strip()))
+            except ValueError:
+                break  # an HTTP date: not sent by kube-apiserver
+    seconds = details.get("retryAfterSeconds")
+    return seconds if isinstance(seconds, int) and seconds > 0 else None
 
 
 class KubernetesDrainClient(object):

@@ -75,3 +75,38 @@ def test_the_discovery_tells_whether_the_api_server_offers_the_policy_v1_evictio
     client = _drain.KubernetesDrainClient(None)
     client._core = Discovery(resources)
     assert client.eviction_supported() is supported
+
+
+APF_HEADERS = {"Retry-After": "3", "X-Kubernetes-Pf-Flowschema-Uid": "f1", "X-Kubernetes-Pf-Prioritylevel-Uid": "p1"}
+
+
+@pytest.mark.parametrize("body, headers, retry_after, causes", [
+    (status_body(429, "TooManyRequests", "Too many requests, please try again later.", {"retryAfterSeconds": 3}),
+     APF_HEADERS, 3, []),
+    (status_body(429, "TooManyRequests", "Too many requests, please try again later.", {"retryAfterSeconds": 2}),
+     None, 2, []),
+    (status_body(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",
+                 {"causes": [{"reason": "DisruptionBudget",
+                              "message": "The disruption budget web needs 2 healthy pods and has 2 currently"}]}),
+     {"X-Kubernetes-Pf-Flowschema-Uid": "f1"}, None,
+     ["DisruptionBudget: The disruption budget web needs 2 healthy pods and has 2 currently"]),
+    ("Too Many Requests", {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, None, []),
+], ids=["throttled with Retry-After", "throttled with retryAfterSeconds only", "refused by a budget",
+        "not a Status, Retry-After as a date"])
+def test_a_429_carries_the_retry_after_and_the_causes(body, headers, retry_after, causes):
+    error = raised(api_exception(429, body, headers))
+    assert error.details["status"] == 429
+    assert error.details["retry_after"] == retry_after
+    assert error.details["causes"] == causes
+
+
+@pytest.mark.parametrize("message, causes, budget", [
+    ("Cannot evict pod as it would violate the pod's disruption budget.", [], True),
+    ("Too many requests", ["DisruptionBudget: The disruption budget web is still being processed by the server."],
+     True),
+    ("Too many requests, please try again later.", [], False),
+    ("Too many requests, please try again later.", None, False),
+], ids=["the eviction's own message", "a DisruptionBudget cause", "throttling", "throttling without causes"])
+def test_a_429_is_a_budget_refusal_only_when_it_says_so(message, causes, budget):
+    error = NodeOpsError(message, status=429, reason="TooManyRequests", causes=causes)
+    assert _drain.is_budget_refusal(error) is budget

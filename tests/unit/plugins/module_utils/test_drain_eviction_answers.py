@@ -1,6 +1,7 @@
 """What the drain makes of the API server's answers to an eviction: 404 (gone, still there, or no Eviction
 API at all) and 429 (a PodDisruptionBudget refusal or throttling)."""
 
+import time
 
 import pytest
 
@@ -126,3 +127,90 @@ def test_check_mode_on_a_server_without_the_eviction_api_dry_runs_the_deletes():
     assert cluster.mutations() == []
     assert [c[-1] for c in cluster.calls_of("delete")] == [True]
     assert any("offers no Eviction" in w for w in result["drain_warnings"])
+
+
+# ---------------------------------------------------------------- 429
+
+def throttled(retry_after=None):
+    """The 429 of API Priority and Fairness (or of the max-in-flight limit)."""
+    facts = dict(causes=[])
+    if retry_after is not None:
+        facts["retry_after"] = retry_after
+    return api_error(429, 'evict pod "default/web-0": Too many requests, please try again later.',
+                     "TooManyRequests", **facts)
+
+
+def budget_refusal(causes=None):
+    return api_error(429, "evict pod \"default/web-0\": Cannot evict pod as it would violate the pod's disruption "
+                          "budget.", "TooManyRequests",
+                     causes=causes or ["DisruptionBudget: The disruption budget web needs 2 healthy pods and has 2 "
+                                       "currently"])
+
+
+def test_a_throttled_eviction_is_retried_after_the_retry_after_of_the_api_server():
+    cluster = web_cluster()
+    cluster.eviction_script[("default", "web-0")] = [throttled(retry_after=1), None]
+    times = []
+    original = cluster.evict_pod
+
+    def evict(namespace, name, grace_period=None, dry_run=False):
+        times.append(time.monotonic())
+        return original(namespace, name, grace_period, dry_run)
+
+    cluster.evict_pod = evict
+    result = drain(cluster)
+    assert [e["name"] for e in result["evicted"]] == ["web-0"]
+    assert len(times) == 2 and times[1] - times[0] >= 0.9
+
+
+def test_a_throttled_eviction_without_retry_after_is_retried_every_eviction_retry_interval():
+    cluster = web_cluster()
+    cluster.eviction_script[("default", "web-0")] = [throttled(), throttled(), None]
+    result = drain(cluster)
+    assert [e["name"] for e in result["evicted"]] == ["web-0"]
+    assert len(evictions_of(cluster, "web-0")) == 3
+
+
+def test_throttling_until_the_timeout_is_reported_as_throttling_not_as_a_budget():
+    cluster = web_cluster()
+    cluster.eviction_script[("default", "web-0")] = [throttled(retry_after=1)]
+    error = failed_drain(cluster, timeout=0.3)
+    assert error.details["blocked"] == []
+    assert error.details["remaining"][0]["reason"] == (
+        "the API server is throttling requests (HTTP 429, Retry-After 1 s) until the timeout")
+    assert "PodDisruptionBudget" not in error.message
+    assert "1 not gone: default/web-0 (the API server is throttling requests (HTTP 429, Retry-After 1 s)" \
+        in error.message
+
+
+def test_a_budget_refusal_is_recognised_by_its_message_and_reported_as_blocked():
+    cluster = web_cluster()
+    cluster.eviction_script[("default", "web-0")] = [budget_refusal()]
+    error = failed_drain(cluster, timeout=0.2)
+    assert [b["name"] for b in error.details["blocked"]] == ["web-0"]
+    assert error.details["remaining"][0]["reason"] == "eviction refused by a PodDisruptionBudget until the timeout"
+
+
+def test_check_mode_does_not_report_a_throttled_eviction_as_blocked_by_a_budget():
+    cluster = web_cluster()
+    cluster.eviction_script[("default", "web-0")] = [throttled(), None]
+    result = drain(cluster, check_mode=True)
+    assert result["would_be_blocked"] == []
+    assert [e["name"] for e in result["evicted"]] == ["web-0"]
+
+
+def test_a_throttled_delete_is_retried_too():
+    cluster = web_cluster()
+    calls = []
+    original = cluster.delete_pod
+
+    def delete(namespace, name, grace_period=None, dry_run=False):
+        calls.append(name)
+        if len(calls) == 1:
+            raise throttled()
+        return original(namespace, name, grace_period, dry_run)
+
+    cluster.delete_pod = delete
+    result = drain(cluster, disable_eviction=True)
+    assert [e["name"] for e in result["deleted"]] == ["web-0"]
+    assert calls == ["web-0", "web-0"]
