@@ -281,6 +281,8 @@ class NodeDrainer(object):
         self._discovery_lock = threading.Lock()
         self._eviction_served = None  # what the discovery said, asked at most once per run
         self._no_eviction = threading.Event()  # set once the API server is known to offer no Eviction
+        self._step = None  # what the run is doing, for the account of an unexpected error
+        self._planned = None  # number of pods to evict, once the evictions have started
 
     # -- entry point -----------------------------------------------------
 
@@ -296,6 +298,8 @@ class NodeDrainer(object):
         self._stop.clear()
         self._eviction_served = None
         self._no_eviction.clear()
+        self._step = "reading the node"
+        self._planned = None
         started = self.clock()
         try:
             if state == "cordon":
@@ -306,6 +310,9 @@ class NodeDrainer(object):
                 self._drain_state(started)
         except NodeOpsError as err:
             raise self._failure(err)
+        except Exception as exc:  # pylint: disable=broad-except
+            # A bad answer of the API server, a urllib3 error or a bug: the same account, no traceback.
+            raise self._failure(self._unexpected(exc))
         finally:
             self.result["durations"]["total"] = _round(self.clock() - started)
         return self.result
@@ -323,6 +330,7 @@ class NodeDrainer(object):
         return bool((node.get("spec") or {}).get("unschedulable"))
 
     def _set_unschedulable(self, value):
+        self._step = "cordoning the node" if value else "uncordoning the node"
         self.client.patch_node_unschedulable(self.node_name, value, dry_run=self.check_mode)
 
     def _cordon_state(self):
@@ -363,6 +371,7 @@ class NodeDrainer(object):
         kube-node-lease (every kubelet since 1.14) the Lease must also be
         renewed during the wait: only a running kubelet does that.
         """
+        self._step = "waiting for the node to be Ready"
         deadline = self.clock() + self.options.ready_timeout
         first_renew = _lease_renew_time(self.client.get_node_lease(self.node_name))
         while True:
@@ -382,6 +391,7 @@ class NodeDrainer(object):
                     "the container runtime on the node (systemctl status kubelet, journalctl -u kubelet)"
                     % (self.node_name, self.options.ready_timeout, detail))
             time.sleep(min(self.options.poll_interval, max(0.0, deadline - self.clock())))
+            self._step = "waiting for the node to be Ready"
             node = self._read_node()
 
     # -- drain -----------------------------------------------------------
@@ -412,6 +422,7 @@ class NodeDrainer(object):
         self.result["cordoned_before"] = before
         self.result["node_left_cordoned"] = before
         # Check the filters before the cordon: a refused drain changes nothing.
+        self._step = "listing the pods of the node"
         to_evict = self._plan()
         cordon_started = self.clock()
         if not before:
@@ -423,6 +434,7 @@ class NodeDrainer(object):
                 self.result["node_left_cordoned"] = True
                 self.result["changed"] = True
                 # Pods may have been scheduled between the first list and the cordon.
+                self._step = "listing the pods again after the cordon"
                 to_evict = self._plan()
         if self.check_mode:
             # Like the real run: evicting a pod already being deleted changes nothing.
@@ -577,6 +589,7 @@ class NodeDrainer(object):
         next_poll = self.clock()
         next_budget_check = self.clock() + self.options.poll_interval
         pool = ThreadPoolExecutor(max_workers=workers)
+        self._planned = len(decisions)
 
         def settle(outcome, kind, retry_allowed=True):
             now = self.clock()
@@ -603,6 +616,7 @@ class NodeDrainer(object):
 
         try:
             while ready or retries or in_flight or waiting:
+                self._step = "evicting the pods"
                 now = self.clock()
                 if deadline is not None and now >= deadline:
                     self._timed_out = True
@@ -647,13 +661,24 @@ class NodeDrainer(object):
                 if waiting and self.clock() >= next_poll:
                     waiting = self._poll_gone(waiting, outcomes)
                     next_poll = self.clock() + self.options.poll_interval
+        except Exception:
+            # Account for every pod before the error goes up: what is done stays done.
+            for outcome in list(ready) + [entry[2] for entry in retries] + list(in_flight.values()):
+                outcome.kind = "stopped"
+                outcomes.append(outcome)
+            for outcome in waiting:
+                outcome.kind = "unconfirmed"
+                outcomes.append(outcome)
+            self._record(outcomes)
+            raise
         finally:
             self._stop.set()
             pool.shutdown(wait=True)
         done_at = self.clock()
         self.result["durations"]["evict"] = _round(last_answer - evict_started)
         self.result["durations"]["wait"] = _round(done_at - last_answer)
-        self._record(outcomes)
+        if self._record(outcomes):
+            raise NodeOpsError(self._incomplete_message(len(outcomes)))
 
     def _release_allowed(self, retries, ready):
         """Move pods refused by a budget that now allows disruptions from the schedule to ``ready``.
@@ -695,6 +720,7 @@ class NodeDrainer(object):
         """GET each evicted pod; 404 or a new UID (a StatefulSet pod recreated under its name) means gone."""
         still = []
         limit = self.options.skip_wait_for_delete_timeout
+        self._step = "waiting for the evicted pods to be gone"
         for outcome in waiting:
             decision = outcome.decision
             try:
@@ -741,7 +767,7 @@ class NodeDrainer(object):
         return entries
 
     def _record(self, outcomes):
-        """Turn the per-pod outcomes into the result lists, sorted for stable output."""
+        """Turn the per-pod outcomes into the result lists, sorted for stable output; return the remaining."""
         key = "deleted" if self.options.disable_eviction else "evicted"
         outcomes = sorted(outcomes, key=lambda o: (o.decision.namespace or "", o.decision.name or ""))
         done = []
@@ -779,6 +805,11 @@ class NodeDrainer(object):
             elif outcome.kind == "terminating":
                 entry["reason"] = "evicted, but still terminating when the timeout expired"
                 self.result["changed"] = True
+            elif outcome.kind == "unconfirmed":
+                entry["reason"] = "evicted, but the drain stopped before it was gone"
+                self.result["changed"] = True
+            elif outcome.kind == "stopped":
+                entry["reason"] = "not evicted: the drain stopped on an error"
             elif outcome.kind == "timeout":
                 entry["reason"] = "not evicted before the timeout expired"
                 if outcome.retry_note:
@@ -797,8 +828,7 @@ class NodeDrainer(object):
         cache = {}
         self.result["blocked"] = self._pdb_report(blocked, cache)
         self.result["would_be_blocked"] = self._pdb_report(would_block, cache)
-        if remaining:
-            raise NodeOpsError(self._incomplete_message(len(outcomes)))
+        return remaining
 
     def _incomplete_message(self, total):
         result = self.result
@@ -825,6 +855,19 @@ class NodeDrainer(object):
 
     # -- failure ---------------------------------------------------------
 
+    def _unexpected(self, exc):
+        """The NodeOpsError for an exception that is not one: the state, the step, the type and the message."""
+        message = '%s of node "%s" failed while %s: unexpected %s: %s' % (
+            self.result["state"], self.node_name, self._step, type(exc).__name__, exc)
+        if self._planned is not None:
+            result = self.result
+            if self.options.disable_eviction:
+                message += "; %d of %d pods deleted so far" % (len(result["deleted"]), self._planned)
+            else:
+                message += "; %d of %d pods evicted so far" % (len(result["evicted"]) + len(result["deleted"]),
+                                                              self._planned)
+        return NodeOpsError(message)
+
     def _failure(self, err):
         """The final error: the cause, the state the node is left in, and the complete result."""
         result = self.result
@@ -836,10 +879,11 @@ class NodeDrainer(object):
                 self.client.patch_node_unschedulable(self.node_name, False, dry_run=False)
                 result["node_left_cordoned"] = False
                 tail = "The node was uncordoned again (uncordon_on_failure)."
-            except NodeOpsError as undo:
+            except Exception as undo:  # pylint: disable=broad-except
                 result["node_left_cordoned"] = True
-                tail = ("Uncordoning it again (uncordon_on_failure) failed: %s; the node is left cordoned."
-                        % undo.message)
+                cause = undo.message if isinstance(undo, NodeOpsError) else "unexpected %s: %s" % (
+                    type(undo).__name__, undo)
+                tail = "Uncordoning it again (uncordon_on_failure) failed: %s; the node is left cordoned." % cause
         elif self._cordoned_by_us:
             tail = ("The node is left cordoned: resolve the cause and run the drain again, or make it schedulable "
                     "with state=uncordon.")
@@ -970,6 +1014,9 @@ class KubernetesDrainClient(object):
                 raise NodeOpsError("%s: %s" % (action, message), status=status, reason=reason, **error_facts(exc))
             if status == 403 and "NamespaceTerminating" in (getattr(exc, "body", None) or ""):
                 raise NodeOpsError("%s: %s" % (action, message), status=status, reason="NamespaceTerminating")
+        elif isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+            raise NodeOpsError("%s: the answer of the API server is not JSON (%s: %s)" % (
+                action, type(exc).__name__, exc))
         _k8s.raise_for_api_error(exc, action, self._params)
 
     def _get_or_none(self, action, method, *args):

@@ -110,3 +110,18 @@ def test_a_429_carries_the_retry_after_and_the_causes(body, headers, retry_after
 def test_a_429_is_a_budget_refusal_only_when_it_says_so(message, causes, budget):
     error = NodeOpsError(message, status=429, reason="TooManyRequests", causes=causes)
     assert _drain.is_budget_refusal(error) is budget
+
+
+class NotJson(object):
+    data = b"<html>502 Bad Gateway</html>"
+
+
+def test_an_answer_that_is_not_json_is_a_node_ops_error_naming_the_request():
+    def read_namespaced_pod(*args, **kwargs):
+        return NotJson()
+
+    client = _drain.KubernetesDrainClient(None)
+    with pytest.raises(NodeOpsError) as caught:
+        client._call('read pod "default/web-0"', read_namespaced_pod)
+    assert caught.value.message.startswith('read pod "default/web-0": the answer of the API server is not JSON '
+                                           "(JSONDecodeError: Expecting value")
