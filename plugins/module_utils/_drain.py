@@ -37,6 +37,8 @@ DEFAULT_CHUNK_SIZE = 500
 
 # Consecutive failed GETs of one evicted pod before the wait for it gives up.
 MAX_WAIT_ERRORS = 5
+# The last look at the evicted pods and their budgets, after the timeout, ends this many seconds after it.
+DEADLINE_GRACE = 1.0
 
 
 def _round(seconds):
@@ -257,6 +259,10 @@ def _is_gone(pod, uid):
     return pod is None or (pod.get("metadata") or {}).get("uid") != uid
 
 
+class _Expired(Exception):
+    """The drain's deadline passed during a request (raised after the request, before the next one)."""
+
+
 class NodeDrainer(object):
     """Cordon, drain or uncordon one node through ``client``.
 
@@ -283,6 +289,7 @@ class NodeDrainer(object):
         self._no_eviction = threading.Event()  # set once the API server is known to offer no Eviction
         self._step = None  # what the run is doing, for the account of an unexpected error
         self._planned = None  # number of pods to evict, once the evictions have started
+        self._deadline = None  # on ``clock``; None: no timeout
 
     # -- entry point -----------------------------------------------------
 
@@ -300,6 +307,7 @@ class NodeDrainer(object):
         self._no_eviction.clear()
         self._step = "reading the node"
         self._planned = None
+        self._deadline = None
         started = self.clock()
         try:
             if state == "cordon":
@@ -314,6 +322,8 @@ class NodeDrainer(object):
             # A bad answer of the API server, a urllib3 error or a bug: the same account, no traceback.
             raise self._failure(self._unexpected(exc))
         finally:
+            if self._deadline is not None:
+                self.client.limit_requests(None)
             self.result["durations"]["total"] = _round(self.clock() - started)
         return self.result
 
@@ -396,15 +406,27 @@ class NodeDrainer(object):
 
     # -- drain -----------------------------------------------------------
 
-    def _deadline(self, started):
-        return started + self.options.timeout if self.options.timeout else None
+    def _expired(self, at=None):
+        at = self._deadline if at is None else at
+        return at is not None and self.clock() >= at
+
+    def _check_deadline(self):
+        if self._expired():
+            raise _Expired()
+
+    def _daemonset_exists(self, namespace, name):
+        found = self.client.daemonset_exists(namespace, name)
+        self._check_deadline()
+        return found
 
     def _list_pods(self):
-        return self.client.list_pods(self.node_name, str(self.options.selector), self.options.chunk_size)
+        pods = self.client.list_pods(self.node_name, str(self.options.selector), self.options.chunk_size)
+        self._check_deadline()
+        return pods
 
     def _plan(self):
         pods = self._list_pods()
-        decisions = filters.decide_all(pods, self.options.filter_options(), self.client.daemonset_exists,
+        decisions = filters.decide_all(pods, self.options.filter_options(), self._daemonset_exists,
                                        now=self.now())
         self.result["skipped_pods"] = [dict(namespace=d.namespace, name=d.name, reason=d.reason)
                                        for d in decisions if d.action == filters.SKIP]
@@ -417,13 +439,22 @@ class NodeDrainer(object):
         return [d for d in decisions if d.action == filters.EVICT]
 
     def _drain_state(self, started):
-        deadline = self._deadline(started)
-        before = self._unschedulable(self._read_node())
-        self.result["cordoned_before"] = before
-        self.result["node_left_cordoned"] = before
-        # Check the filters before the cordon: a refused drain changes nothing.
-        self._step = "listing the pods of the node"
-        to_evict = self._plan()
+        if self.options.timeout:
+            # Every request of the drain gets no more than the time left (see REQUEST_TIMEOUT_FLOOR).
+            self._deadline = deadline = started + self.options.timeout
+            self.client.limit_requests(lambda: deadline - self.clock())
+        try:
+            before = self._unschedulable(self._read_node())
+            self.result["cordoned_before"] = before
+            self.result["node_left_cordoned"] = before
+            self._check_deadline()
+            # Check the filters before the cordon: a refused drain changes nothing.
+            self._step = "listing the pods of the node"
+            to_evict = self._plan()
+        except _Expired:
+            self._timed_out = True
+            raise NodeOpsError('drain of node "%s" did not complete within %s seconds (timeout): the timeout '
+                               "expired while %s" % (self.node_name, self.options.timeout, self._step))
         cordon_started = self.clock()
         if not before:
             self._set_unschedulable(True)
@@ -435,7 +466,11 @@ class NodeDrainer(object):
                 self.result["changed"] = True
                 # Pods may have been scheduled between the first list and the cordon.
                 self._step = "listing the pods again after the cordon"
-                to_evict = self._plan()
+                try:
+                    self._check_deadline()
+                    to_evict = self._plan()
+                except _Expired:
+                    pass  # the evictions report every pod of the first plan as not evicted in time
         if self.check_mode:
             # Like the real run: evicting a pod already being deleted changes nothing.
             self.result["changed"] = not before or any(
@@ -444,7 +479,7 @@ class NodeDrainer(object):
             if self.options.disable_eviction:
                 self.result["drain_warnings"].append(
                     "disable_eviction: pods are deleted directly, PodDisruptionBudgets are not honoured")
-            self._evict_and_wait(to_evict, deadline)
+            self._evict_and_wait(to_evict, self._deadline)
 
     # -- evictions -------------------------------------------------------
 
@@ -471,6 +506,8 @@ class NodeDrainer(object):
                 if _is_gone(fresh, decision.uid):
                     return "gone"
                 outcome.deleting = bool((fresh.get("metadata") or {}).get("deletionTimestamp"))
+                if self._expired():
+                    return "retry"  # no new request after the deadline
             outcome.attempts += 1
             delete = self.options.disable_eviction or self._no_eviction.is_set()
             try:
@@ -529,7 +566,7 @@ class NodeDrainer(object):
         if _is_gone(fresh, decision.uid):
             return "gone"
         outcome.deleting = bool((fresh.get("metadata") or {}).get("deletionTimestamp"))
-        if not deleting and self._eviction_missing(err):
+        if not deleting and not self._expired() and self._eviction_missing(err):
             self._no_eviction.set()
             outcome.deleted_instead = True
             try:
@@ -631,7 +668,7 @@ class NodeDrainer(object):
                     ready.clear()
                     retries = []
                     if waiting:
-                        waiting = self._poll_gone(waiting, outcomes)
+                        waiting = self._poll_gone(waiting, outcomes, deadline + DEADLINE_GRACE)
                     for outcome in waiting:
                         outcome.kind = "terminating"
                         outcomes.append(outcome)
@@ -659,7 +696,7 @@ class NodeDrainer(object):
                 elif timeout:
                     self._stop.wait(timeout)
                 if waiting and self.clock() >= next_poll:
-                    waiting = self._poll_gone(waiting, outcomes)
+                    waiting = self._poll_gone(waiting, outcomes, deadline)
                     next_poll = self.clock() + self.options.poll_interval
         except Exception:
             # Account for every pod before the error goes up: what is done stays done.
@@ -696,6 +733,8 @@ class NodeDrainer(object):
             if outcome.refusal != "budget":
                 kept.append(entry)
                 continue
+            if namespace not in budgets and self._expired():
+                budgets[namespace] = None  # no new request after the deadline
             if namespace not in budgets:
                 try:
                     budgets[namespace] = self.client.list_pdbs(namespace)
@@ -716,12 +755,18 @@ class NodeDrainer(object):
         heapq.heapify(kept)
         return kept
 
-    def _poll_gone(self, waiting, outcomes):
-        """GET each evicted pod; 404 or a new UID (a StatefulSet pod recreated under its name) means gone."""
+    def _poll_gone(self, waiting, outcomes, stop_at):
+        """GET each evicted pod; 404 or a new UID (a StatefulSet pod recreated under its name) means gone.
+
+        Stops at ``stop_at`` (None: no limit); the pods not read then come first in the returned list,
+        so the next poll starts with them.
+        """
         still = []
         limit = self.options.skip_wait_for_delete_timeout
         self._step = "waiting for the evicted pods to be gone"
-        for outcome in waiting:
+        for index, outcome in enumerate(waiting):
+            if self._expired(stop_at):
+                return waiting[index:] + still
             decision = outcome.decision
             try:
                 fresh = self.client.get_pod(decision.namespace, decision.name)
@@ -908,6 +953,8 @@ class NodeDrainer(object):
 
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 REQUEST_TIMEOUT = (10, 60)
+# Within a drain, a request gets no more than the time left until the drain's deadline, but at least this.
+REQUEST_TIMEOUT_FLOOR = 2
 # A read (GET) that cannot reach the API server is tried again for this long: the API server of a
 # control-plane node is briefly away while its kubelet restarts (a cgroup driver migration, a
 # certificate renewal). Writes are not repeated here.
@@ -984,23 +1031,43 @@ class KubernetesDrainClient(object):
         self._policy = k8s_client.PolicyV1Api(api_client)
         self._coordination = k8s_client.CoordinationV1Api(api_client)
         self._params = params or {}
+        self._time_left = None
+
+    def limit_requests(self, time_left):
+        """Bound each request by ``time_left()`` seconds (at least REQUEST_TIMEOUT_FLOOR); None lifts the bound.
+
+        A drain sets this for its duration, so that a request in flight cannot carry it past its timeout.
+        """
+        self._time_left = time_left
+
+    def _left(self):
+        return self._time_left() if self._time_left else None
+
+    def _request_timeout(self, left):
+        if left is None or left >= REQUEST_TIMEOUT[1]:
+            return REQUEST_TIMEOUT
+        return max(REQUEST_TIMEOUT_FLOOR, left)
 
     def _call(self, action, method, *args, **kwargs):
         from ansible_collections.nodeops.kubernetes.plugins.module_utils import _k8s  # pylint: disable=import-outside-toplevel
 
         kwargs.setdefault("_preload_content", False)
-        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
         is_read = getattr(method, "__name__", "").startswith(("read_", "list_"))
         deadline = time.monotonic() + READ_RETRY_SECONDS
         while True:
+            kwargs["_request_timeout"] = self._request_timeout(self._left())
             try:
                 return _decode(method(*args, **kwargs))
             except Exception as exc:  # pylint: disable=broad-except
                 api_error = isinstance(exc, _k8s.ApiException)
                 unreachable = not api_error and isinstance(exc, (_k8s.Urllib3HTTPError, OSError))
-                if not (is_read and unreachable and time.monotonic() < deadline):
+                pause = READ_RETRY_INTERVAL
+                left = self._left()
+                if left is not None:
+                    pause = min(pause, left)
+                if not (is_read and unreachable and time.monotonic() < deadline and pause > 0):
                     self._raise(action, exc)
-            time.sleep(READ_RETRY_INTERVAL)
+            time.sleep(pause)
 
     def _raise(self, action, exc):
         """Raise the NodeOpsError of a failed call (404, 409, 410, 429 and 500 keep their status)."""
