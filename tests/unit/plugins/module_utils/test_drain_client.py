@@ -6,7 +6,8 @@ import json
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain_client
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_budgets import is_budget_refusal
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 
@@ -39,7 +40,7 @@ def failing(exc, name="create_namespaced_pod_eviction"):
 
 
 def raised(exc, name="create_namespaced_pod_eviction"):
-    client = _drain.KubernetesDrainClient(None)
+    client = _drain_client.KubernetesDrainClient(None)
     with pytest.raises(NodeOpsError) as caught:
         client._call('evict pod "default/web-0"', failing(exc, name))
     return caught.value
@@ -72,7 +73,7 @@ class Discovery(object):
     ([{"name": "pods", "kind": "Pod"}, {"name": "pods/status", "kind": "Pod"}], False),
 ], ids=["policy/v1 Eviction", "only policy/v1beta1", "no eviction subresource"])
 def test_the_discovery_tells_whether_the_api_server_offers_the_policy_v1_eviction(resources, supported):
-    client = _drain.KubernetesDrainClient(None)
+    client = _drain_client.KubernetesDrainClient(None)
     client._core = Discovery(resources)
     assert client.eviction_supported() is supported
 
@@ -109,7 +110,7 @@ def test_a_429_carries_the_retry_after_and_the_causes(body, headers, retry_after
 ], ids=["the eviction's own message", "a DisruptionBudget cause", "throttling", "throttling without causes"])
 def test_a_429_is_a_budget_refusal_only_when_it_says_so(message, causes, budget):
     error = NodeOpsError(message, status=429, reason="TooManyRequests", causes=causes)
-    assert _drain.is_budget_refusal(error) is budget
+    assert is_budget_refusal(error) is budget
 
 
 class NotJson(object):
@@ -120,7 +121,7 @@ def test_an_answer_that_is_not_json_is_a_node_ops_error_naming_the_request():
     def read_namespaced_pod(*args, **kwargs):
         return NotJson()
 
-    client = _drain.KubernetesDrainClient(None)
+    client = _drain_client.KubernetesDrainClient(None)
     with pytest.raises(NodeOpsError) as caught:
         client._call('read pod "default/web-0"', read_namespaced_pod)
     assert caught.value.message.startswith('read pod "default/web-0": the answer of the API server is not JSON '

@@ -6,8 +6,9 @@ import time
 import pytest
 from urllib3.exceptions import MaxRetryError
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain import DrainOptions, NodeDrainer
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain_client
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain import NodeDrainer
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_options import DEADLINE_GRACE, DrainOptions
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 from test_drain_fakes import FakeCluster, make_node, make_pod
@@ -97,7 +98,7 @@ def test_the_wait_for_many_slowly_read_pods_ends_soon_after_the_timeout():
     with pytest.raises(NodeOpsError) as caught:
         drainer(cluster, timeout=0.3).run("drain")
     elapsed = time.monotonic() - started
-    assert elapsed < 0.3 + _drain.DEADLINE_GRACE + 1.0
+    assert elapsed < 0.3 + DEADLINE_GRACE + 1.0
     assert len(caught.value.details["remaining"]) == 60
 
 
@@ -133,15 +134,15 @@ def recording(name, fail=0):
 
 
 @pytest.mark.parametrize("left, sent", [
-    (None, _drain.REQUEST_TIMEOUT),
-    (100, _drain.REQUEST_TIMEOUT),
+    (None, _drain_client.REQUEST_TIMEOUT),
+    (100, _drain_client.REQUEST_TIMEOUT),
     (20, 20),
-    (0.5, _drain.REQUEST_TIMEOUT_FLOOR),
-    (-3, _drain.REQUEST_TIMEOUT_FLOOR),
+    (0.5, _drain_client.REQUEST_TIMEOUT_FLOOR),
+    (-3, _drain_client.REQUEST_TIMEOUT_FLOOR),
 ], ids=["no limit", "more time left than the default timeout", "less time left", "less than the floor",
         "after the deadline"])
 def test_the_client_bounds_each_request_by_the_time_left_with_a_floor(left, sent):
-    client = _drain.KubernetesDrainClient(None)
+    client = _drain_client.KubernetesDrainClient(None)
     client.limit_requests(None if left is None else (lambda: left))
     method, calls = recording("patch_node")
     client._call('cordon node "w1"', method, "w1", {})
@@ -149,7 +150,7 @@ def test_the_client_bounds_each_request_by_the_time_left_with_a_floor(left, sent
 
 
 def test_the_read_retry_of_the_client_stops_at_the_deadline():
-    client = _drain.KubernetesDrainClient(None)
+    client = _drain_client.KubernetesDrainClient(None)
     end = time.monotonic() + 0.2
     client.limit_requests(lambda: end - time.monotonic())
     method, calls = recording("read_node", fail=100)
