@@ -28,13 +28,13 @@ import re
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain_filters as filters
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain import (
-    DEFAULT_CHUNK_SIZE,
-    KubernetesDrainClient,
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_budgets import (
     describe_pdb,
     matching_pdbs,
     pdb_summary,
 )
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_client import KubernetesDrainClient
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_options import DEFAULT_CHUNK_SIZE
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._nodelocaldns import proxy_mode
 
 try:

@@ -27,8 +27,11 @@ description:
     between); a refusal at that point leaves the node cordoned (see O(uncordon_on_failure)).
   - Evictions run concurrently (at most O(max_concurrent_evictions) at a time). An eviction refused by a
     PodDisruptionBudget (HTTP 429) is retried every O(eviction_retry_interval) seconds until O(timeout).
-    Each evicted pod is then waited for until it is gone, identified by its UID, so a StatefulSet pod
-    recreated under the same name counts as gone.
+    Any other HTTP 429 is API server throttling; it is reported as such and retried after the server's
+    C(Retry-After). Each evicted pod is then waited for until it is gone, identified by its UID, so a
+    StatefulSet pod recreated under the same name counts as gone.
+  - An HTTP 404 on an eviction counts as gone only when a read of the pod confirms it. An API server that
+    offers no Eviction API gets a DELETE of the pods instead, as C(kubectl drain) does, with a warning.
   - When the drain does not complete, the module fails with an exact account of the pods evicted, the pods
     that remain and why, the PodDisruptionBudgets (with their status) that blocked evictions until the
     timeout, and whether the node is left cordoned.
@@ -76,6 +79,8 @@ options:
     description:
       - Seconds the whole drain may take (listing, cordon, evictions and the wait for the pods to be gone).
         When it expires the module fails and reports what remains. V(0) means no limit.
+      - Each API request gets no more than the time left (2 seconds at least), so the drain ends within the
+        timeout and a few seconds even when the API server is slow.
       - The default is 600 seconds, not kubectl's unlimited wait, so that an unattended job cannot hang
         forever on a PodDisruptionBudget that never allows an eviction.
     type: int
@@ -158,9 +163,10 @@ attributes:
 notes:
   - Runs where the Kubernetes API is reachable, normally on the controller (C(delegate_to=localhost)).
   - "RBAC permissions needed: C(get) and C(patch) on C(nodes); C(list) and C(get) on C(pods) in all namespaces;
-    C(create) on C(pods/eviction) (or C(delete) on C(pods) with O(disable_eviction)); C(get) on
-    C(daemonsets) (apps); C(list) on C(poddisruptionbudgets) (policy); with O(state=uncordon) and
-    O(ready_timeout), C(get) on C(leases) (coordination.k8s.io) in the namespace C(kube-node-lease)."
+    C(create) on C(pods/eviction) (or C(delete) on C(pods) with O(disable_eviction), or where the API server
+    offers no Eviction API); C(get) on C(daemonsets) (apps); C(list) on C(poddisruptionbudgets) (policy); with
+    O(state=uncordon) and O(ready_timeout), C(get) on C(leases) (coordination.k8s.io) in the namespace
+    C(kube-node-lease)."
   - A drain that completes leaves the node cordoned; run the module with O(state=uncordon) after the
     maintenance.
   - Idempotent. Draining a node that is cordoned and has nothing left to evict, cordoning a cordoned node
@@ -259,7 +265,9 @@ evicted:
   elements: dict
   sample: [{"namespace": "shop", "name": "web-7d9c-x2k4", "uid": "7f1c...", "duration": 3.2, "already_gone": false}]
 deleted:
-  description: Like RV(evicted), for the pods deleted with O(disable_eviction).
+  description:
+    - Like RV(evicted), for the pods deleted with O(disable_eviction), or deleted because the API server offers no
+      Eviction API (a warning in RV(drain_warnings) names them).
   returned: always
   type: list
   elements: dict

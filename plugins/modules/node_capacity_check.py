@@ -115,7 +115,7 @@ excluded_nodes:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain import make_client
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_client import make_client
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_capacity import run_capacity_check
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import (

@@ -4,7 +4,7 @@ server of a control-plane node is away while its kubelet restarts); writes are n
 import pytest
 from urllib3.exceptions import MaxRetryError
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _drain_client
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 
@@ -28,8 +28,8 @@ def flaky(name, failures):
 @pytest.fixture
 def client(monkeypatch):
     slept = []
-    monkeypatch.setattr(_drain.time, "sleep", slept.append)
-    found = _drain.KubernetesDrainClient(None)
+    monkeypatch.setattr(_drain_client.time, "sleep", slept.append)
+    found = _drain_client.KubernetesDrainClient(None)
     found.slept = slept
     return found
 
@@ -37,11 +37,11 @@ def client(monkeypatch):
 def test_a_read_comes_through_once_the_api_server_is_back(client):
     method, calls = flaky("read_node", failures=2)
     assert client._call('read node "cp1"', method, "cp1") == {"metadata": {"name": "cp1"}}
-    assert len(calls) == 3 and client.slept == [_drain.READ_RETRY_INTERVAL] * 2
+    assert len(calls) == 3 and client.slept == [_drain_client.READ_RETRY_INTERVAL] * 2
 
 
 def test_a_read_gives_up_after_the_retry_time_with_the_cause(client, monkeypatch):
-    monkeypatch.setattr(_drain, "READ_RETRY_SECONDS", 0)
+    monkeypatch.setattr(_drain_client, "READ_RETRY_SECONDS", 0)
     method, calls = flaky("read_node", failures=5)
     with pytest.raises(NodeOpsError, match='read node "cp1": cannot reach the Kubernetes API server'):
         client._call('read node "cp1"', method, "cp1")

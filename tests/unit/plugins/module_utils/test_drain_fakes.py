@@ -76,15 +76,26 @@ def make_pdb(name, namespace="default", match_labels=None, min_available=None, m
     }
 
 
-def api_error(status, message, reason=None):
-    return NodeOpsError(message, status=status, reason=reason)
+def api_error(status, message, reason=None, **facts):
+    """A NodeOpsError as KubernetesDrainClient raises it; ``facts`` are the extra details it adds
+    (``not_found_kind``, ``retry_after``, ``causes``)."""
+    return NodeOpsError(message, status=status, reason=reason, **facts)
+
+
+def pod_not_found(name):
+    return api_error(404, 'pods "%s" not found' % name, "NotFound", not_found_kind="pods")
 
 
 class FakeCluster(object):
     """Nodes, pods, DaemonSets and PodDisruptionBudgets in memory, with scripted API answers.
 
     ``eviction_script[(ns, name)]`` is a list of answers consumed one per
-    eviction request: an int is an HTTP error status, None is success.
+    eviction request: an int is an HTTP error status (404: the pod went away
+    just before the request), a NodeOpsError is raised as it is (nothing else
+    happens), None is success; the last error repeats.
+    ``eviction_api`` is what the discovery says about the Eviction subresource.
+    ``time_limits`` records the request time limits a drain sets
+    (``limit_requests``); ``time_left`` is the current one.
     ``gets_until_gone[(ns, name)]`` is how many GETs still see an evicted pod.
     ``recreate[(ns, name)]`` makes an evicted pod come back under the same name
     with a new UID (a StatefulSet pod).
@@ -107,6 +118,9 @@ class FakeCluster(object):
         self.list_error = None
         # node name -> successive Lease renewTime values the fake returns (the last one repeats)
         self.lease_renewals = {}
+        self.eviction_api = True
+        self.time_left = None
+        self.time_limits = []
 
     # recording
     def _record(self, *call):
@@ -119,6 +133,14 @@ class FakeCluster(object):
 
     def calls_of(self, kind):
         return [c for c in self.calls if c[0] == kind]
+
+    def limit_requests(self, time_left):
+        self.time_left = time_left
+        self.time_limits.append(time_left)
+
+    def eviction_supported(self):
+        self._record("discovery")
+        return self.eviction_api
 
     # nodes
     def get_node(self, name):
@@ -205,7 +227,7 @@ class FakeCluster(object):
         with self.lock:
             pod = self.pods.get(key)
             if pod is None:
-                raise api_error(404, 'pods "%s" not found' % name, "NotFound")
+                raise pod_not_found(name)
             pod["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
             if self.gets_until_gone.get(key, 0) <= 0:
                 self._remove(key)
@@ -224,6 +246,12 @@ class FakeCluster(object):
                 answer = script.pop(0) if script else None
                 if script is not None and not script and answer is not None:
                     script.append(answer)
+            if isinstance(answer, NodeOpsError):
+                raise answer
+            if answer == 404:
+                with self.lock:
+                    self.pods.pop(key, None)
+                raise pod_not_found(name)
             if answer == 429:
                 raise api_error(429, "Cannot evict pod as it would violate the pod's disruption budget.",
                                 "TooManyRequests")
@@ -235,7 +263,7 @@ class FakeCluster(object):
             if answer is not None:
                 raise api_error(answer, "error %s" % answer)
             if key not in self.pods:
-                raise api_error(404, 'pods "%s" not found' % name, "NotFound")
+                raise pod_not_found(name)
             if not dry_run:
                 self._take_down(namespace, name)
         finally:
@@ -247,7 +275,7 @@ class FakeCluster(object):
         if not dry_run:
             self._take_down(namespace, name)
         elif (namespace, name) not in self.pods:
-            raise api_error(404, 'pods "%s" not found' % name, "NotFound")
+            raise pod_not_found(name)
 
     # others
     def daemonset_exists(self, namespace, name):

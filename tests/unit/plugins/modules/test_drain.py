@@ -103,3 +103,17 @@ def test_the_argument_spec_has_the_shared_connection_options_and_documented_defa
     assert spec["max_concurrent_evictions"]["default"] == 50
     assert spec["uncordon_on_failure"]["default"] is False
     assert "default" not in spec["grace_period"]
+
+
+def test_an_unexpected_error_fails_the_task_with_the_account_and_no_traceback(cluster, capsys):
+    def list_pods(*args):
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")
+
+    cluster.list_pods = list_pods
+    code, result = run(dict(name="w1", state="drain", ignore_daemonsets=True), capsys)
+    assert code == 1
+    assert result["msg"] == ('drain of node "w1" failed while listing the pods of the node: unexpected ValueError: '
+                             "Expecting value: line 1 column 1 (char 0). Nothing was evicted and the node was not "
+                             "cordoned.")
+    assert result["node_left_cordoned"] is False
+    assert "exception" not in result
