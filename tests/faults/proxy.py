@@ -486,6 +486,16 @@ class FaultProxy(object):
         with self._lock:
             return list(self._records)
 
+    def settle(self, timeout=10.0):
+        """Wait until every recorded request is finished (a client can have its answer a moment before the
+        proxy has noted it); returns False if some are still pending after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while any(record.outcome == "pending" for record in self.records):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
     def counts(self):
         """Requests per verb and resource: Counter({"list pods": 2, "create pods/eviction": 3, ...})."""
         return collections.Counter(record.key for record in self.records)

@@ -191,6 +191,7 @@ def test_a_get_is_forwarded_with_the_client_certificate_of_the_source_kubeconfig
     assert json.loads(response.data)["metadata"]["name"] == "x"
     assert response.headers["X-Seen-User"] == "fault-test-admin"
     assert api.seen == [("GET", "/api/v1/nodes/x", "fault-test-admin")]
+    assert proxy.settle()
     [record] = proxy.records
     assert (record.method, record.path, record.key, record.status, record.outcome, record.rule) \
         == ("GET", "/api/v1/nodes/x", "get nodes", 200, "forwarded", None)
@@ -274,6 +275,7 @@ def test_an_api_server_that_cannot_be_reached_is_a_502_status(tmp_path, api):
         body = json.loads(response.data)
         assert (response.status, body["kind"], body["reason"]) == (502, "Status", "BadGateway")
         assert "cannot reach the API server" in body["message"]
+        assert dead.settle()
         assert dead.records[0].outcome == "upstream error"
 
 
@@ -328,6 +330,7 @@ def test_server_errors_are_status_objects(api, proxy, action, reason):
     assert "disk on fire" in body["message"]
     assert "Retry-After" not in response.headers
     assert api.seen == []
+    assert proxy.settle()
     assert proxy.records[0].outcome == "injected"
 
 
@@ -338,6 +341,7 @@ def test_a_delay_slows_the_answer_and_still_forwards(api, proxy):
     assert response.status == 200
     assert time.monotonic() - started >= 0.6
     assert len(api.seen) == 1
+    assert proxy.settle()
     assert proxy.records[0].seconds >= 0.6
 
 
@@ -349,7 +353,8 @@ def test_a_timeout_holds_the_request_until_the_client_gives_up(api, proxy):
     assert 0.5 <= time.monotonic() - started < 5
     assert rule.applied == 1
     assert api.seen == []
-    wait_until(lambda: proxy.records[0].outcome == "held until the client gave up")
+    assert proxy.settle()
+    assert proxy.records[0].outcome == "held until the client gave up"
 
 
 def test_a_timeout_with_seconds_resets_the_connection_then(api, proxy):
@@ -358,6 +363,7 @@ def test_a_timeout_with_seconds_resets_the_connection_then(api, proxy):
     with pytest.raises(BROKEN):
         get(proxy, "/api/v1/nodes/x", read=10)
     assert 0.4 <= time.monotonic() - started < 5
+    assert proxy.settle()
     assert proxy.records[0].outcome == "held"
     assert api.seen == []
 
@@ -388,6 +394,7 @@ def test_a_reset_breaks_the_connection_before_anything_is_forwarded(api, proxy):
     with pytest.raises(BROKEN):
         get(proxy, "/api/v1/namespaces/a/pods/p/eviction", "POST", body=b"{}")
     assert api.seen == []
+    assert proxy.settle()
     assert (proxy.records[0].outcome, proxy.records[0].status) == ("reset", None)
     assert proxy.statuses() == {"reset": 1}
 
@@ -397,6 +404,7 @@ def test_a_reset_after_upstream_loses_an_answer_the_api_server_gave(api, proxy):
     with pytest.raises(BROKEN):
         get(proxy, "/api/v1/namespaces/a/pods/p/eviction", "POST", body=b"{}")
     assert [(method, path) for method, path, _user in api.seen] == [("POST", "/api/v1/namespaces/a/pods/p/eviction")]
+    assert proxy.settle()
     assert proxy.records[0].outcome == "reset after upstream 200"
 
 
@@ -559,3 +567,35 @@ def wait_until(predicate, timeout=5.0):
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.02)
+
+
+# ---------------------------------------------------------------- what the client does before its caller sees a fault
+
+@pytest.mark.parametrize("method, action, options, requests, status", [
+    ("GET", "503", {}, 1, 503),
+    ("GET", "503", {"retry_after": 1}, 4, 503),
+    ("GET", "429-apf", {}, 4, 429),
+    ("GET", "500", {}, 1, 500),
+    ("GET", "reset", {}, 4, None),
+    ("POST", "429-apf", {}, 1, 429),
+    ("POST", "reset", {}, 1, None),
+], ids=["GET 503 is not retried", "GET 503 with Retry-After is tried 4 times", "GET 429 (APF) is tried 4 times",
+        "GET 500 is not retried", "GET reset is tried 4 times", "POST 429 is not retried",
+        "POST reset is not retried"])
+def test_the_kubernetes_client_retries_only_reads_and_only_with_retry_after_or_a_broken_connection(
+        api, proxy, method, action, options, requests, status):
+    """urllib3's default Retry (3 retries, Retry-After respected) under the kubernetes client: what a drain sees
+    of a fault depends on it, so the fault table is read with it (docs/reliability.md)."""
+    from kubernetes import client as k8s, config as k8s_config  # pylint: disable=import-outside-toplevel
+    from kubernetes.client.exceptions import ApiException  # pylint: disable=import-outside-toplevel
+    proxy.add_rule(None, None, action, **options)
+    core = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=proxy.kubeconfig))
+    with pytest.raises((ApiException, urllib3.exceptions.HTTPError)) as caught:
+        if method == "GET":
+            core.read_node("x", _request_timeout=(10, 60))
+        else:
+            core.create_namespaced_pod_eviction("p", "a", k8s.V1Eviction(metadata=k8s.V1ObjectMeta(name="p")),
+                                                _request_timeout=(10, 60))
+    assert getattr(caught.value, "status", None) == status
+    assert proxy.count() == requests
+    assert api.seen == []

@@ -138,6 +138,7 @@ def uids_on(lab, node_name):
 def record_row(table, request, lab, fault, description, run, proxy, rules, before):
     """Add the run's row to the table before anything is asserted, so a failing run is recorded too."""
     rc, result, output, seconds = run
+    proxy.settle()
     now = uids_on(lab, W1)
     message = result.get("msg") or ""
     anomalies = []
