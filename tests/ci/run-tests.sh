@@ -11,7 +11,8 @@ export PYTHONPATH="$ROOT/tests/lab${PYTHONPATH:+:$PYTHONPATH}"
 k8s_version=$(awk '$1 == "k8s.io/kubernetes" {print $2; exit}' tests/lab/k8s/go.mod)
 export PATH="${NODEOPS_LAB_CACHE:-$HOME/.cache/nodeops-lab}/k8s-$k8s_version:$PATH"
 
-stage_unit() { python -m pytest tests/unit -q -p no:cacheprovider; }
+# tests/faults: the fault-injection proxy of the lab's fault tests, against a local HTTPS server (no lab)
+stage_unit() { python -m pytest tests/unit tests/faults -q -p no:cacheprovider; }
 stage_lab() {
   # the NodeLocal DNSCache stand-in's flags, Corefile and rules (no root, no lab)
   (cd tests/lab/k8s && CGO_ENABLED=0 go test ./cmd/node-cache-sim/) || return 1
