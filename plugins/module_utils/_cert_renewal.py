@@ -23,6 +23,7 @@ import datetime
 import json
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry as ce
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_renewal_job as job
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 RENEW = "renew"
@@ -55,8 +56,10 @@ def renewal_plan(report, force=False, names=None, kubeadm_present=True):
         raise NodeOpsError("unknown kubeadm certificate name(s) %s; use %s"
                            % (", ".join(unknown), ", ".join(ce.CERTIFICATE_NAMES)))
     present = [n for n in wanted if n in rows and not rows[n]["missing"]]
+    # Due: the rule of the unattended job too (_cert_renewal_job.is_due); cert_expiry's "due" leaves out
+    # the certificates of an external CA, which refuse the node when they are due.
     candidates = present if force else [n for n in present if n in report["due"] or rows[n]["externally_managed"]
-                                        and rows[n]["residual_seconds"] < report["threshold_days"] * 86400]
+                                        and job.is_due(rows[n]["residual_seconds"], report["threshold_days"])]
     external = [n for n in candidates if rows[n]["externally_managed"]]
     plan = {"action": SKIP, "renew": [], "static_pods": [], "reasons": [], "external": external,
             "due": [n for n in present if n in report["due"]], "force": bool(force),
@@ -262,6 +265,50 @@ for entry in os.listdir("/proc"):
     pids.append(int(entry))
 print(json.dumps({"pids": sorted(pids)}))
 """
+
+
+# The health endpoints of kubeadm's static pods on the node (the ones the probes of kubeadm's manifests ask), the
+# same for the unattended job.
+HEALTH_URLS = job.HEALTH_URLS
+
+# Runs on the node with its python3: one GET of a health endpoint on the node itself (no proxy, the component's
+# self-made certificate not verified); prints the HTTP status and the start of the body.
+NODE_HEALTH = r"""
+import json, ssl, sys
+try:
+    from urllib.request import HTTPSHandler, ProxyHandler, build_opener
+    from urllib.error import HTTPError
+except ImportError:
+    raise SystemExit("python3 is needed")
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+out = {"url": sys.argv[1], "status": None, "body": "", "error": None}
+try:
+    answer = build_opener(ProxyHandler({}), HTTPSHandler(context=ctx)).open(sys.argv[1], timeout=10)
+    out["status"] = answer.getcode()
+    out["body"] = answer.read(300).decode("utf-8", "replace")
+except HTTPError as exc:
+    out["status"] = exc.code
+    out["body"] = exc.read(300).decode("utf-8", "replace")
+except Exception as exc:
+    out["error"] = "%s: %s" % (type(exc).__name__, exc)
+print(json.dumps(out))
+"""
+
+
+def health_answer(stdout):
+    """``(healthy, why)`` from the JSON :data:`NODE_HEALTH` printed."""
+    try:
+        answer = json.loads(stdout)
+    except ValueError:
+        return False, "the health check on the node did not answer JSON: %s" % stdout[:200]
+    if answer.get("status") == 200:
+        return True, "%s answers 200" % answer.get("url")
+    if answer.get("status") is None:
+        return False, "%s does not answer (%s)" % (answer.get("url"), answer.get("error"))
+    return False, "%s answers %s: %s" % (answer.get("url"), answer.get("status"),
+                                         " ".join(str(answer.get("body") or "").split())[:200])
 
 
 def manifest_binary(manifest, source):

@@ -209,3 +209,38 @@ def test_the_process_listing_finds_processes_by_command_name():
                            json.dumps({"binary": os.path.basename(sys.executable), "uid": "f" * 32})],
                           stdout=subprocess.PIPE, check=True)
     assert json.loads(proc.stdout)["pids"] == []
+
+
+@pytest.mark.parametrize("answer, healthy, why", [
+    ({"url": "u", "status": 200, "body": "ok"}, True, "answers 200"),
+    ({"url": "u", "status": 500, "body": "[-]etcd failed\n"}, False, "answers 500: [-]etcd failed"),
+    ({"url": "u", "status": None, "error": "ConnectionRefusedError: x"}, False, "does not answer (Connection"),
+])
+def test_a_health_answer_is_healthy_only_with_200(answer, healthy, why):
+    ok, reason = cr.health_answer(json.dumps(answer))
+    assert ok is healthy and why in reason
+
+
+def test_the_health_check_asks_a_real_endpoint_without_a_proxy():
+    from http.server import BaseHTTPRequestHandler, HTTPServer  # pylint: disable=import-outside-toplevel
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            self.send_response(200 if self.path == "/readyz" else 500)
+            self.end_headers()
+            self.wfile.write(b"ok" if self.path == "/readyz" else b"[-]etcd failed")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = dict(os.environ, http_proxy="http://192.0.2.1:9", HTTP_PROXY="http://192.0.2.1:9")
+        for path, healthy in (("/readyz", True), ("/livez", False)):
+            url = "http://127.0.0.1:%d%s" % (server.server_port, path)
+            out = subprocess.run([sys.executable, "-c", cr.NODE_HEALTH, url], stdout=subprocess.PIPE, env=env,
+                                 check=True).stdout.decode()
+            assert cr.health_answer(out)[0] is healthy, out
+    finally:
+        server.shutdown()
