@@ -225,7 +225,8 @@ def served_report(stdout, before=None, restarted=(), expected=None):
     """Judge the probe's answer.
 
     Each endpoint entry says what it serves (serial, not_after, subject) and ``proof``: ``matches_expected``
-    (serial and notAfter equal those of the PEM certificate ``expected[name]``), ``matches_file`` (equal the
+    (serial and notAfter equal those of the PEM certificate, or one of the certificates, ``expected[name]``),
+    ``matches_file`` (equal the
     file's), ``new_since_restart`` (a component without a file, restarted: it serves another certificate than
     ``before`` did), ``serving`` or a failed proof; with a CA in the probe, ``signed_by_ca`` says whether the
     served certificate carries its signature. ``problems`` lists the failures.
@@ -239,13 +240,13 @@ def served_report(stdout, before=None, restarted=(), expected=None):
     wanted_certs = {}
     for name, text in (expected or {}).items():
         if text:
-            wanted_certs[name] = ce.pem_certificates(text, "the expected certificate of " + name)[0]
+            wanted_certs[name] = [_brief(c) for c in ce.pem_certificates(text, "the expected certificate of " + name)]
     endpoints, problems = [], []
     for item in answer:
         entry = {"name": item["name"], "port": item["port"], "error": item.get("error"), "served": None,
                  "file": None, "proof": "unproved", "ok": False}
         served_cert = ca_cert = None
-        wanted_cert = wanted_certs.get(item["name"])
+        wanted = wanted_certs.get(item["name"])
         try:
             if item.get("served"):
                 served_cert = _cert_of_der(base64.b64decode(item["served"]))
@@ -260,16 +261,16 @@ def served_report(stdout, before=None, restarted=(), expected=None):
         if served is None:
             problems.append("%s (port %s) did not complete a TLS handshake: %s" % (item["name"], item["port"],
                                                                                    entry["error"]))
-        elif wanted_cert is not None:
-            wanted = _brief(wanted_cert)
-            entry["expected"] = wanted
-            entry["ok"] = served["serial"] == wanted["serial"] and served["not_after"] == wanted["not_after"]
+        elif wanted:
+            matched = [w for w in wanted if (w["serial"], w["not_after"]) == (served["serial"], served["not_after"])]
+            entry["expected"] = (matched or wanted)[0]
+            entry["ok"] = bool(matched)
             entry["proof"] = "matches_expected" if entry["ok"] else "differs_from_expected"
             if not entry["ok"]:
                 problems.append("%s (port %s) serves serial %s (notAfter %s), not the expected certificate with "
-                                "serial %s (notAfter %s)" % (item["name"], item["port"], served["serial"],
-                                                             served["not_after"], wanted["serial"],
-                                                             wanted["not_after"]))
+                                "serial %s" % (item["name"], item["port"], served["serial"], served["not_after"],
+                                               " or ".join("%s (notAfter %s)" % (w["serial"], w["not_after"])
+                                                           for w in wanted)))
         elif in_file is not None:
             entry["ok"] = served["serial"] == in_file["serial"] and served["not_after"] == in_file["not_after"]
             entry["proof"] = "matches_file" if entry["ok"] else "differs_from_file"

@@ -49,8 +49,9 @@ options:
     type: path
   expected:
     description:
-      - Endpoint name to a PEM certificate that the endpoint must serve (same serial and notAfter); it takes the place
-        of the endpoint's file. Every name must be in O(endpoints).
+      - Endpoint name to a PEM certificate that the endpoint must serve (same serial and notAfter), or to several
+        concatenated PEM certificates, one of which it must serve; it takes the place of the endpoint's file. Every
+        name must be in O(endpoints).
     type: dict
     default: {}
   before:

@@ -205,6 +205,8 @@ def test_a_served_certificate_must_be_the_expected_one_and_signed_by_the_ca(tmp_
     assert entry["expected"]["serial"] == entry["served"]["serial"] == format(served.serial_number, "x")
 
     other = certificate("system:node:w1", 365, issuer=ca)
+    result = cr.served_report(probe(request), expected={"kubelet": (pem(other) + pem(served)).decode()})
+    assert result["ok"] and result["endpoints"][0]["expected"]["serial"] == format(served.serial_number, "x")
     result = cr.served_report(probe(request), expected={"kubelet": pem(other).decode()})
     assert not result["ok"] and result["endpoints"][0]["proof"] == "differs_from_expected"
     assert "not the expected certificate with serial %s" % format(other.serial_number, "x") in result["problems"][0]
