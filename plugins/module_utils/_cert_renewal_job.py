@@ -164,7 +164,7 @@ def static_pods_for(names):
     return [pod for pod in RESTART_ORDER if pod in wanted]
 
 
-def plan(info, threshold_days, names=None, ca_key_exists=None):
+def plan(info, threshold_days, names=None, ca_key_exists=None, pki_dir=DEFAULTS["pki_dir"]):
     """What the job does on this node, from kubeadm's check-expiration JSON.
 
     Returns ``{"action": renew|skip|refuse, "renew", "static_pods", "due", "external", "reasons",
@@ -190,7 +190,8 @@ def plan(info, threshold_days, names=None, ca_key_exists=None):
         result["reasons"].append(
             "external CA: the key of CA %s is not on the node (%s), so kubeadm cannot renew %s; whoever runs that "
             "CA must issue them again; nothing was changed"
-            % (", ".join(cas), ", ".join(CA_KEYS.get(ca, "?") for ca in cas), ", ".join(external)))
+            % (", ".join(cas), ", ".join(os.path.join(pki_dir, CA_KEYS.get(ca, "?")) for ca in cas),
+               ", ".join(external)))
         return result
     strange = [n for n in due if n not in STATIC_PODS]
     if strange:
@@ -607,7 +608,7 @@ def run(settings, node, log, dry_run=False):
                 raise JobError("another renewal holds %s; nothing was changed" % settings["lock_file"])
         pki = settings["pki_dir"]
         the_plan = plan(check_expiration(node, settings), settings["threshold_days"], settings["certificates"],
-                        lambda ca: ca in CA_KEYS and node.exists(os.path.join(pki, CA_KEYS[ca])))
+                        lambda ca: ca in CA_KEYS and node.exists(os.path.join(pki, CA_KEYS[ca])), pki)
         result.update(due=the_plan["due"], renew=the_plan["renew"], static_pods=the_plan["static_pods"])
         if the_plan["action"] == REFUSE:
             raise JobError("; ".join(the_plan["reasons"]))

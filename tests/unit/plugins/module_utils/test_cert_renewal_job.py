@@ -91,7 +91,7 @@ def test_names_limit_the_renewal_and_unknown_names_are_an_error():
 def test_a_due_certificate_of_a_ca_without_its_key_refuses_the_node():
     plan = job.plan(info({"apiserver": 10, "etcd-server": 10}), 30, ca_key_exists=lambda ca: ca != "ca")
     assert plan["action"] == job.REFUSE and plan["renew"] == [] and plan["external"] == ["apiserver"]
-    assert "key of CA ca is not on the node (ca.key)" in plan["reasons"][0]
+    assert "key of CA ca is not on the node (/etc/kubernetes/pki/ca.key)" in plan["reasons"][0]
     assert "nothing was changed" in plan["reasons"][0]
 
 
@@ -342,7 +342,8 @@ def test_external_ca_without_its_key_is_refused_before_any_change():
     node = FakeNode(days={"front-proxy-client": 3}, missing_keys=("front-proxy-ca",))
     code, log = run_job(node)
     assert code == job.EXIT_REFUSED and node.status["action"] == "refused"
-    assert "front-proxy-ca.key" in node.status["reason"] and renews(node) == [] and node.backups == {}
+    assert "/etc/kubernetes/pki/front-proxy-ca.key" in node.status["reason"] and renews(node) == []
+    assert node.backups == {}
     assert node.moves == []
     assert any(line[0] == 3 and line[1].startswith("refused: external CA") for line in log.lines)
 
