@@ -24,7 +24,10 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit impo
 ENDPOINT_NAMES = [e[0] for e in _cert_renewal.ENDPOINTS]
 
 ARGUMENT_SPEC = dict(
-    endpoints=dict(type="list", elements="str", choices=ENDPOINT_NAMES, default=ENDPOINT_NAMES),
+    endpoints=dict(type="list", elements="str", choices=ENDPOINT_NAMES,
+                   default=list(_cert_renewal.CONTROL_PLANE_ENDPOINTS)),
+    ca_file=dict(type="path"),
+    expected=dict(type="dict", default={}),
     pki_dir=dict(type="path", default=_cert_expiry.DEFAULT_PKI_DIR),
     before=dict(type="list", elements="dict", default=[]),
     restarted=dict(type="list", elements="str", default=[]),
@@ -41,7 +44,11 @@ class ActionModule(NodeOpsActionBase):
 
     def run_checked(self, args, task_vars):
         _cert_expiry.require_cryptography()
-        request = _cert_renewal.probe_request(args["pki_dir"], only=args["endpoints"])
+        unknown = sorted(set(args["expected"]) - set(args["endpoints"]))
+        if unknown:
+            raise NodeOpsError("expected names endpoint(s) %s that are not in endpoints (%s)"
+                               % (", ".join(unknown), ", ".join(args["endpoints"])))
+        request = _cert_renewal.probe_request(args["pki_dir"], only=args["endpoints"], ca_file=args["ca_file"])
         # A component that was just restarted may still be settling: probe again until every endpoint
         # serves what it must or the timeout is over.
         deadline = time.monotonic() + args["timeout"]
@@ -64,4 +71,5 @@ class ActionModule(NodeOpsActionBase):
         if rc != 0:
             raise NodeOpsError("the TLS probe could not run on the node (%s exited %s): %s"
                                % (argv[0], rc, (stderr or stdout).strip()[:500]))
-        return _cert_renewal.served_report(stdout, before=args["before"], restarted=args["restarted"])
+        return _cert_renewal.served_report(stdout, before=args["before"], restarted=args["restarted"],
+                                           expected=args["expected"])

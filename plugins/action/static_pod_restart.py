@@ -8,6 +8,10 @@ directory, wait until the kubelet has really stopped the pod (its processes are 
 move the manifest back, and wait until the mirror pod is Running and Ready with new containers. Every
 wait polls a condition until a timeout; there is no fixed sleep. Whatever fails after the manifest was
 moved out, the manifest is put back before the error is returned.
+
+With ``wait_for: node`` the API server is not needed (a restore while it is down): the pod is stopped
+when its processes are gone from the node and back when new ones run and the component's own health
+endpoint on the node answers 200.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -41,6 +45,8 @@ ARGUMENT_SPEC.update(
     stop_timeout=dict(type="int", default=180),
     start_timeout=dict(type="int", default=300),
     poll_interval=dict(type="float", default=1.0),
+    wait_for=dict(type="str", choices=["mirror_pod", "node"], default="mirror_pod"),
+    health_url=dict(type="str"),
 )
 
 
@@ -102,6 +108,8 @@ class ActionModule(NodeOpsActionBase):
             binary = _cert_renewal.manifest_binary(yaml.safe_load(text), manifest)
         except yaml.YAMLError as exc:
             raise NodeOpsError("%s is not valid YAML (%s); the kubelet cannot run it either" % (manifest, exc))
+        if args["wait_for"] == "node":
+            return self._restart_proved_on_node(args, static_pod, manifest, aside, binary)
         # The containers of before must be known, or any container would count as new afterwards.
         seen = {}
 
@@ -182,6 +190,67 @@ class ActionModule(NodeOpsActionBase):
         result["msg"] = "%s stopped in %ss and was Running and Ready again as a new container %ss after its " \
                         "manifest was back" % (static_pod, result["stopped_after"], result["ready_after"])
         return result
+
+    def _restart_proved_on_node(self, args, static_pod, manifest, aside, binary):
+        """The restart without the API server: the node's processes and the component's health endpoint."""
+        url = args["health_url"] or _cert_renewal.HEALTH_URLS.get(static_pod)
+        if not url:
+            raise NodeOpsError("no health endpoint is known for static pod %s; set health_url to the URL its "
+                               "probes ask on the node" % static_pod, static_pod=static_pod)
+        old_pids = self._pids("", binary)
+        result = dict(changed=True, static_pod=static_pod, mirror_pod=None, manifest=manifest, wait_for="node",
+                      health_url=url, containers_before=[], containers_after=[], pids_before=old_pids,
+                      pids_after=[], stopped_after=None, ready_after=None)
+        if self._task.check_mode:
+            result["msg"] = "check mode: would move %s out, wait until no %s process is left on the node, move it " \
+                            "back and wait for a new process and a 200 from %s" % (manifest, binary, url)
+            return result
+
+        start = _utcnow()
+        self._run(["mkdir", "-p", args["aside_dir"]], "create %s" % args["aside_dir"])
+        self._run(["mv", manifest, aside], "move %s out to %s" % (manifest, args["aside_dir"]))
+        stop_state = {}
+
+        def stopped():
+            pids = self._pids("", binary)
+            stop_state["why"] = "%s processes still running: %s" % (binary, pids)
+            return not pids
+
+        try:
+            self._wait(stopped, args["stop_timeout"], args["poll_interval"],
+                       "the kubelet to stop %s (no %s process left on the node)" % (static_pod, binary), stop_state)
+            result["stopped_after"] = _cert_renewal.seconds_since(start)
+        finally:
+            self._run(["mv", aside, manifest], "move %s back" % manifest)
+        back = _utcnow()
+        state = {}
+
+        def ready():
+            pids = self._pids("", binary)
+            if not pids or set(pids) & set(old_pids):
+                state["why"] = "no new %s process on the node yet (%s)" % (binary, pids)
+                return False
+            state["pids"] = pids
+            healthy, state["why"] = _cert_renewal.health_answer(self._health(url))
+            return healthy
+
+        try:
+            self._wait(ready, args["start_timeout"], args["poll_interval"],
+                       "%s to run again as a new process that answers its health check" % static_pod, state)
+        except NodeOpsError as exc:
+            exc.details.update(static_pod=static_pod, manifest_restored=True)
+            raise
+        result["ready_after"] = _cert_renewal.seconds_since(back)
+        result["pids_after"] = state.get("pids", [])
+        result["msg"] = "%s stopped in %ss and ran again as a new process answering %s %ss after its manifest " \
+                        "was back" % (static_pod, result["stopped_after"], url, result["ready_after"])
+        return result
+
+    def _health(self, url):
+        rc, stdout, stderr = remote_command(self, [node_python(self._task_vars), "-c", _cert_renewal.NODE_HEALTH, url])
+        if rc != 0:
+            raise NodeOpsError("cannot run the health check on the node: %s" % (stderr or stdout).strip()[:300])
+        return stdout
 
     def _run(self, argv, what):
         rc, stdout, stderr = remote_command(self, argv)

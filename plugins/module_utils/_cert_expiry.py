@@ -24,6 +24,7 @@ import datetime
 import posixpath
 import traceback
 
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_renewal_job import is_due
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 try:
@@ -258,7 +259,6 @@ def expiry_report(files, now=None, threshold_days=30, pki_dir=DEFAULT_PKI_DIR,
     """
     require_cryptography()
     now = now or utcnow()
-    threshold = int(threshold_days) * SECONDS_PER_DAY
 
     def data(path):
         return files.get(path)
@@ -331,7 +331,7 @@ def expiry_report(files, now=None, threshold_days=30, pki_dir=DEFAULT_PKI_DIR,
             other.append(_row(posixpath.relpath(path, pki_dir), path, now, error=exc.message))
 
     renewable = [r for r in rows if not r["missing"] and not r["externally_managed"]]
-    due = [r["name"] for r in renewable if r["residual_seconds"] < threshold]
+    due = [r["name"] for r in renewable if is_due(r["residual_seconds"], threshold_days)]
     expired = [r["name"] for r in rows if r["expired"]]
     external = [ca["name"] for ca in cas if ca.get("externally_managed")]
     soonest = min((r["residual_seconds"] for r in rows + cas + kubelet if r["residual_seconds"] is not None),

@@ -21,8 +21,10 @@ import base64
 import binascii
 import datetime
 import json
+import posixpath
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry as ce
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_renewal_job as job
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 RENEW = "renew"
@@ -38,7 +40,12 @@ ENDPOINTS = (
     ("etcd", 2379, "etcd", "etcd/server.crt", ("etcd/healthcheck-client.crt", "etcd/healthcheck-client.key")),
     ("kube-controller-manager", 10257, "kube-controller-manager", None, None),
     ("kube-scheduler", 10259, "kube-scheduler", None, None),
+    # Every node: the kubelet's serving certificate (its CSR-signed one with serverTLSBootstrap; the file is a
+    # symlink to the current certificate and key).
+    ("kubelet", 10250, None, "/var/lib/kubelet/pki/kubelet-server-current.pem", None),
 )
+# The endpoints of a kubeadm control-plane node (served_certificates' default).
+CONTROL_PLANE_ENDPOINTS = tuple(e[0] for e in ENDPOINTS if e[2])
 
 
 def renewal_plan(report, force=False, names=None, kubeadm_present=True):
@@ -55,8 +62,10 @@ def renewal_plan(report, force=False, names=None, kubeadm_present=True):
         raise NodeOpsError("unknown kubeadm certificate name(s) %s; use %s"
                            % (", ".join(unknown), ", ".join(ce.CERTIFICATE_NAMES)))
     present = [n for n in wanted if n in rows and not rows[n]["missing"]]
+    # Due: the rule of the unattended job too (_cert_renewal_job.is_due); cert_expiry's "due" leaves out
+    # the certificates of an external CA, which refuse the node when they are due.
     candidates = present if force else [n for n in present if n in report["due"] or rows[n]["externally_managed"]
-                                        and rows[n]["residual_seconds"] < report["threshold_days"] * 86400]
+                                        and job.is_due(rows[n]["residual_seconds"], report["threshold_days"])]
     external = [n for n in candidates if rows[n]["externally_managed"]]
     plan = {"action": SKIP, "renew": [], "static_pods": [], "reasons": [], "external": external,
             "due": [n for n in present if n in report["due"]], "force": bool(force),
@@ -125,7 +134,7 @@ import base64, json, socket, ssl, sys
 req = json.loads(sys.argv[1])
 out = []
 for ep in req:
-    item = {"name": ep["name"], "port": ep["port"], "served": None, "error": None, "file": None}
+    item = {"name": ep["name"], "port": ep["port"], "served": None, "error": None, "file": None, "ca_file": None}
     try:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
@@ -144,29 +153,35 @@ for ep in req:
             sock.close()
     except Exception as exc:
         item["error"] = "%s: %s" % (type(exc).__name__, exc)
-    if ep.get("file"):
+    for key in ("file", "ca_file"):
+        if not ep.get(key):
+            continue
         try:
-            with open(ep["file"], "rb") as handle:
+            with open(ep[key], "rb") as handle:
                 data = handle.read()
             start = data.find(b"-----BEGIN CERTIFICATE-----")
             end = data.find(b"-----END CERTIFICATE-----")
-            item["file"] = base64.b64encode(data[start:end + 25]).decode() if start >= 0 and end > start else ""
+            item[key] = base64.b64encode(data[start:end + 25]).decode() if start >= 0 and end > start else ""
         except (IOError, OSError) as exc:
-            item["error"] = (item["error"] or "") + " cannot read %s: %s" % (ep["file"], exc)
+            item["error"] = (item["error"] or "") + " cannot read %s: %s" % (ep[key], exc)
     out.append(item)
 print(json.dumps(out))
 """
 
 
-def probe_request(pki_dir=ce.DEFAULT_PKI_DIR, only=None, host="127.0.0.1"):
-    """The endpoint list :data:`NODE_TLS_PROBE` takes (``only``: endpoint names)."""
+def probe_request(pki_dir=ce.DEFAULT_PKI_DIR, only=None, host="127.0.0.1", ca_file=None):
+    """The endpoint list :data:`NODE_TLS_PROBE` takes (``only``: endpoint names, by default those of the control
+    plane; ``ca_file``: a CA on the node whose public certificate comes back with each endpoint)."""
+    only = only or CONTROL_PLANE_ENDPOINTS
     request = []
     for name, port, _pod, served_file, client in ENDPOINTS:
-        if only and name not in only:
+        if name not in only:
             continue
         item = {"name": name, "port": port, "host": host}
         if served_file:
-            item["file"] = "%s/%s" % (pki_dir, served_file)
+            item["file"] = posixpath.join(pki_dir, served_file)
+        if ca_file:
+            item["ca_file"] = ca_file
         if client:
             item["client_cert"], item["client_key"] = ("%s/%s" % (pki_dir, client[0]), "%s/%s" % (pki_dir, client[1]))
         request.append(item)
@@ -179,12 +194,42 @@ def _cert_of_der(der):
     return x509.load_der_x509_certificate(der)
 
 
-def served_report(stdout, before=None, restarted=()):
+def signed_by(cert, ca):
+    """Whether ``cert`` is issued by ``ca`` and carries a valid signature of its key (both ``cryptography`` objects)."""
+    from cryptography.exceptions import InvalidSignature  # pylint: disable=import-outside-toplevel
+
+    if cert.issuer != ca.subject:
+        return False
+    try:
+        verify = getattr(cert, "verify_directly_issued_by", None)
+        if verify is not None:
+            verify(ca)
+            return True
+        # cryptography < 40
+        from cryptography.hazmat.primitives.asymmetric import (  # pylint: disable=import-outside-toplevel
+            ec, padding, rsa)
+
+        key = ca.public_key()
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+        else:
+            key.verify(cert.signature, cert.tbs_certificate_bytes)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def served_report(stdout, before=None, restarted=(), expected=None):
     """Judge the probe's answer.
 
-    Each endpoint entry says what it serves (serial, not_after, subject) and ``proof``: ``matches_file``
-    (serial and notAfter equal the file's), ``new_since_restart`` (a component without a file, restarted:
-    it serves another certificate than ``before`` did) or ``unproved``; ``problems`` lists the failures.
+    Each endpoint entry says what it serves (serial, not_after, subject) and ``proof``: ``matches_expected``
+    (serial and notAfter equal those of the PEM certificate, or one of the certificates, ``expected[name]``),
+    ``matches_file`` (equal the
+    file's), ``new_since_restart`` (a component without a file, restarted: it serves another certificate than
+    ``before`` did), ``serving`` or a failed proof; with a CA in the probe, ``signed_by_ca`` says whether the
+    served certificate carries its signature. ``problems`` lists the failures.
     """
     ce.require_cryptography()
     try:
@@ -192,29 +237,48 @@ def served_report(stdout, before=None, restarted=()):
     except ValueError as exc:
         raise NodeOpsError("the TLS probe on the node did not answer JSON (%s): %s" % (exc, stdout[:300]))
     before = dict((e["name"], e) for e in before or [])
+    wanted_certs = {}
+    for name, text in (expected or {}).items():
+        if text:
+            wanted_certs[name] = [_brief(c) for c in ce.pem_certificates(text, "the expected certificate of " + name)]
     endpoints, problems = [], []
     for item in answer:
         entry = {"name": item["name"], "port": item["port"], "error": item.get("error"), "served": None,
                  "file": None, "proof": "unproved", "ok": False}
+        served_cert = ca_cert = None
+        wanted = wanted_certs.get(item["name"])
         try:
             if item.get("served"):
-                entry["served"] = _brief(_cert_of_der(base64.b64decode(item["served"])))
+                served_cert = _cert_of_der(base64.b64decode(item["served"]))
+                entry["served"] = _brief(served_cert)
             if item.get("file"):
                 entry["file"] = _brief(ce.pem_certificates(base64.b64decode(item["file"]), item["name"])[0])
+            if item.get("ca_file"):
+                ca_cert = ce.pem_certificates(base64.b64decode(item["ca_file"]), "the CA of " + item["name"])[0]
         except (ValueError, TypeError, binascii.Error, NodeOpsError) as exc:
             entry["error"] = "cannot parse a certificate: %s" % exc
-        served, expected = entry["served"], entry["file"]
+        served, in_file = entry["served"], entry["file"]
         if served is None:
             problems.append("%s (port %s) did not complete a TLS handshake: %s" % (item["name"], item["port"],
                                                                                    entry["error"]))
-        elif expected is not None:
-            entry["ok"] = served["serial"] == expected["serial"] and served["not_after"] == expected["not_after"]
+        elif wanted:
+            matched = [w for w in wanted if (w["serial"], w["not_after"]) == (served["serial"], served["not_after"])]
+            entry["expected"] = (matched or wanted)[0]
+            entry["ok"] = bool(matched)
+            entry["proof"] = "matches_expected" if entry["ok"] else "differs_from_expected"
+            if not entry["ok"]:
+                problems.append("%s (port %s) serves serial %s (notAfter %s), not the expected certificate with "
+                                "serial %s" % (item["name"], item["port"], served["serial"], served["not_after"],
+                                               " or ".join("%s (notAfter %s)" % (w["serial"], w["not_after"])
+                                                           for w in wanted)))
+        elif in_file is not None:
+            entry["ok"] = served["serial"] == in_file["serial"] and served["not_after"] == in_file["not_after"]
             entry["proof"] = "matches_file" if entry["ok"] else "differs_from_file"
             if not entry["ok"]:
                 problems.append("%s (port %s) serves serial %s (notAfter %s) but its file has serial %s (notAfter "
                                 "%s): the component still uses the old certificate" % (
                                     item["name"], item["port"], served["serial"], served["not_after"],
-                                    expected["serial"], expected["not_after"]))
+                                    in_file["serial"], in_file["not_after"]))
         elif item["name"] in restarted:
             old = (before.get(item["name"]) or {}).get("served") or {}
             entry["ok"] = bool(old) and served["serial"] != old.get("serial")
@@ -225,6 +289,13 @@ def served_report(stdout, before=None, restarted=()):
         else:
             entry["ok"] = True
             entry["proof"] = "serving"
+        if served_cert is not None and item.get("ca_file"):
+            entry["signed_by_ca"] = ca_cert is not None and signed_by(served_cert, ca_cert)
+            if not entry["signed_by_ca"]:
+                entry["ok"] = False
+                problems.append("%s (port %s) serves a certificate issued by %s that is not signed by the CA %s"
+                                % (item["name"], item["port"], served["issuer"],
+                                   ca_cert.subject.rfc4514_string() if ca_cert is not None else "(unreadable)"))
         endpoints.append(entry)
     return {"endpoints": endpoints, "problems": problems, "ok": not problems}
 
@@ -262,6 +333,50 @@ for entry in os.listdir("/proc"):
     pids.append(int(entry))
 print(json.dumps({"pids": sorted(pids)}))
 """
+
+
+# The health endpoints of kubeadm's static pods on the node (the ones the probes of kubeadm's manifests ask), the
+# same for the unattended job.
+HEALTH_URLS = job.HEALTH_URLS
+
+# Runs on the node with its python3: one GET of a health endpoint on the node itself (no proxy, the component's
+# self-made certificate not verified); prints the HTTP status and the start of the body.
+NODE_HEALTH = r"""
+import json, ssl, sys
+try:
+    from urllib.request import HTTPSHandler, ProxyHandler, build_opener
+    from urllib.error import HTTPError
+except ImportError:
+    raise SystemExit("python3 is needed")
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+out = {"url": sys.argv[1], "status": None, "body": "", "error": None}
+try:
+    answer = build_opener(ProxyHandler({}), HTTPSHandler(context=ctx)).open(sys.argv[1], timeout=10)
+    out["status"] = answer.getcode()
+    out["body"] = answer.read(300).decode("utf-8", "replace")
+except HTTPError as exc:
+    out["status"] = exc.code
+    out["body"] = exc.read(300).decode("utf-8", "replace")
+except Exception as exc:
+    out["error"] = "%s: %s" % (type(exc).__name__, exc)
+print(json.dumps(out))
+"""
+
+
+def health_answer(stdout):
+    """``(healthy, why)`` from the JSON :data:`NODE_HEALTH` printed."""
+    try:
+        answer = json.loads(stdout)
+    except ValueError:
+        return False, "the health check on the node did not answer JSON: %s" % stdout[:200]
+    if answer.get("status") == 200:
+        return True, "%s answers 200" % answer.get("url")
+    if answer.get("status") is None:
+        return False, "%s does not answer (%s)" % (answer.get("url"), answer.get("error"))
+    return False, "%s answers %s: %s" % (answer.get("url"), answer.get("status"),
+                                         " ".join(str(answer.get("body") or "").split())[:200])
 
 
 def manifest_binary(manifest, source):

@@ -20,6 +20,10 @@ description:
     until the mirror pod C(<static_pod>-<name>) is Running and Ready with containers other than before and the node
     runs new processes of it. The mirror pod must be readable before anything is moved, so that the old containers
     are known.
+  - With O(wait_for=node) the API server is not needed, for example to restart kube-apiserver on restored
+    certificates while it does not answer; the pod counts as stopped when no process of its command is left on the
+    node, and as back when a new one runs and the component's own health endpoint on the node (O(health_url))
+    answers 200.
   - Every wait polls its condition every O(poll_interval) seconds up to its timeout; there is no fixed sleep.
   - Whatever fails after the manifest was moved out, the manifest is moved back before the task fails.
   - Used by the role C(nodeops.kubernetes.cert_renewal) after C(kubeadm certs renew).
@@ -63,6 +67,26 @@ options:
     description: Seconds between two checks while waiting.
     type: float
     default: 1.0
+  wait_for:
+    description:
+      - What proves the restart.
+      - V(mirror_pod) reads the mirror pod through the API server before anything moves; stopped means the pod's
+        processes are gone and the kubelet deleted the mirror pod; back means the mirror pod is Running and Ready
+        with other containers than before and new processes run on the node.
+      - V(node) needs no API server; stopped means no process of the pod's command is left on the node; back means a
+        new one runs and O(health_url) answers 200 on the node.
+    type: str
+    choices: [mirror_pod, node]
+    default: mirror_pod
+  health_url:
+    description:
+      - The component's health endpoint, asked from the node with O(wait_for=node) (no proxy; the component's
+        certificate is not verified).
+      - By default the one the probes of kubeadm's manifest ask, C(https://127.0.0.1:6443/readyz) for
+        C(kube-apiserver), C(http://127.0.0.1:2381/health?serializable=true) for C(etcd),
+        C(https://127.0.0.1:10257/healthz) for C(kube-controller-manager) and C(https://127.0.0.1:10259/healthz) for
+        C(kube-scheduler).
+    type: str
 attributes:
   action:
     details: Runs on the controller; the node moves the file and lists its processes, the API tells readiness.
@@ -80,6 +104,8 @@ attributes:
     platforms: posix
 notes:
   - Run it with C(become=true) on the node; the connection options reach the API server from the controller.
+  - With O(wait_for=node) the pod's processes are found by the name of its command only, so another process of the
+    same name on the node (not in the pod) would be taken for it.
 """
 
 EXAMPLES = r"""
@@ -87,6 +113,13 @@ EXAMPLES = r"""
   nodeops.kubernetes.static_pod_restart:
     name: "{{ kube_node_name }}"
     static_pod: kube-apiserver
+  become: true
+
+- name: Restart kube-apiserver on restored certificates while it does not answer its clients
+  nodeops.kubernetes.static_pod_restart:
+    name: "{{ kube_node_name }}"
+    static_pod: kube-apiserver
+    wait_for: node
   become: true
 """
 
@@ -96,16 +129,24 @@ static_pod:
   returned: success
   type: str
 mirror_pod:
-  description: Namespace and name of its mirror pod.
+  description: Namespace and name of its mirror pod; null with O(wait_for=node).
   returned: success
   type: str
   sample: kube-system/kube-apiserver-cp-1
+wait_for:
+  description: V(node) when the restart was proved on the node.
+  returned: with O(wait_for=node)
+  type: str
+health_url:
+  description: The health endpoint that answered 200.
+  returned: with O(wait_for=node)
+  type: str
 manifest:
   description: Path of the manifest.
   returned: success
   type: str
 containers_before:
-  description: Container IDs of the mirror pod before the restart.
+  description: Container IDs of the mirror pod before the restart (empty with O(wait_for=node)).
   returned: success
   type: list
   elements: str
@@ -129,7 +170,9 @@ stopped_after:
   returned: success
   type: float
 ready_after:
-  description: Seconds from moving the manifest back until the pod was Running and Ready with new containers.
+  description:
+    - Seconds from moving the manifest back until the pod was Running and Ready with new containers (with
+      O(wait_for=node), until a new process answered its health check).
   returned: success
   type: float
 """

@@ -60,6 +60,23 @@ NODE_VARS = {
         "nodelocaldns_node_plan": {"cluster_dns_before": ["10.96.0.10"], "cluster_dns_target": ["169.254.20.10"],
                                    "notes": []},
     },
+    "kubelet_serving": {
+        "kubelet_serving_node": "w1", "kubelet_serving_result": "changed",
+        "kubelet_serving_message": "serverTLSBootstrap set, kubelet restarted, CSR csr-a approved",
+        "kubelet_serving_marks": {"start": 0, "drain_start": 1, "drain_end": 3, "change_start": 3, "change_end": 6,
+                                  "verify_end": 9, "uncordon_start": 9, "uncordon_end": 10, "end": 10},
+        "kubelet_serving_plan": {"action": "change", "server_tls_bootstrap_before": None, "addresses": ["10.0.0.21"],
+                                 "serving_before": {"serial": "1a", "signed_by_ca": False}},
+        "kubelet_serving_kubelet_edit": {"backup_file": "/var/lib/kubelet/config.yaml.bak"},
+        "kubelet_serving_backup": "/var/backups/nodeops-kubelet-serving/w1-20261130T000000Z",
+        "kubelet_serving_moved": {"stdout": "/var/lib/kubelet/pki/kubelet-server-current.pem"},
+        "kubelet_serving_drained": False, "kubelet_serving_ca": "/etc/kubernetes/pki/ca.crt",
+        "kubelet_serving_new_csrs": [{"name": "csr-a", "approved": True, "certificate": "-----BEGIN CERTIFICATE-----"}],
+        "kubelet_serving_approval": {"approved": [{"name": "csr-a", "node": "w1"}]},
+        "kubelet_serving_served_after": {"endpoints": [{"name": "kubelet", "served": {"serial": "2b"},
+                                                        "proof": "matches_expected", "signed_by_ca": True, "ok": True,
+                                                        "error": None}]},
+    },
     "windows_node": {
         "windows_node_node": "w1", "windows_node_result": "changed", "windows_node_operation": "upgrade",
         "windows_node_message": "kubelet v1.34.3 -> v1.34.4", "windows_node_version": "v1.34.4",
@@ -172,6 +189,18 @@ def test_every_operation_reports_the_same_schema(entries, operation, check_mode)
     assert set(report["totals"]) == set(_report.ALL_ACTIONS) | {"nodes"}
     assert [n["action"] for n in report["nodes"]] == ["not_reached", entry["action"]]
     assert tuple(sorted(report["nodes"][0])) == tuple(sorted(_report.NODE_KEYS))
+
+
+def test_the_kubelet_serving_report_names_the_csr_and_the_proof_without_the_certificate(entries):
+    entry = entries["kubelet_serving/False"]
+    assert entry["details"]["csrs"] == ["csr-a"] and entry["details"]["approved"] == ["csr-a"]
+    assert entry["details"]["served"] == {"served": {"serial": "2b"}, "proof": "matches_expected",
+                                          "signed_by_ca": True, "ok": True}
+    assert entry["details"]["server_tls_bootstrap"] == {"before": None, "after": True}
+    assert entry["backups"] == ["/var/lib/kubelet/config.yaml.bak",
+                                "/var/backups/nodeops-kubelet-serving/w1-20261130T000000Z"]
+    assert "BEGIN CERTIFICATE" not in json.dumps(entry)
+    assert entries["kubelet_serving/True"]["backups"] == []
 
 
 def test_the_windows_node_report_never_carries_the_token_secret(entries):

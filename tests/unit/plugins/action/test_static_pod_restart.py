@@ -162,3 +162,42 @@ def test_a_missing_manifest_is_refused_with_a_hint():
     node.manifest_in = False
     result = run(node, [pod("containerd://old")])
     assert result["failed"] and "does not exist" in result["msg"]
+
+
+class NodeOnly(Node):
+    """The node without an API server: the health endpoint answers ``health`` once a new process runs."""
+
+    def __init__(self, health=200, **kwargs):
+        super(NodeOnly, self).__init__(**kwargs)
+        self.health = health
+
+    def low_level(self, cmd, sudoable=True, **_kwargs):
+        argv = shlex.split(cmd)
+        if len(argv) > 3 and argv[1] == "-c" and "urllib" in argv[2]:
+            self.log.append("health")
+            status = self.health if self.pids and self.pids != [10] else None
+            return {"rc": 0, "stdout": json.dumps({"url": argv[3], "status": status, "body": "ok" if status else "",
+                                                   "error": None if status else "ConnectionRefusedError"}),
+                    "stderr": ""}
+        return super(NodeOnly, self).low_level(cmd, sudoable=sudoable)
+
+
+def test_wait_for_node_restarts_without_the_api_server():
+    node = NodeOnly(stop_polls=1)
+    result = run(node, [None], wait_for="node")
+    assert not result.get("failed"), result
+    assert node.log.index("mv in") > node.log.index("ps []") and node.log[-1] == "health"
+    assert result["pids_before"] == [10] and result["pids_after"] == [20] and result["mirror_pod"] is None
+    assert result["health_url"] == "https://127.0.0.1:10259/healthz" and "answering" in result["msg"]
+
+
+def test_wait_for_node_needs_a_200_from_the_health_endpoint():
+    node = NodeOnly(health=500)
+    result = run(node, [None], wait_for="node", start_timeout=0)
+    assert result["failed"] and "answers 500" in result["msg"] and node.manifest_in
+
+
+def test_wait_for_node_in_check_mode_moves_nothing_and_names_the_endpoint():
+    node = NodeOnly()
+    result = run(node, [None], check_mode=True, wait_for="node", health_url="https://127.0.0.1:9999/livez")
+    assert result["changed"] and "9999/livez" in result["msg"] and "mv out" not in node.log

@@ -170,6 +170,67 @@ def test_the_probe_request_lists_the_four_endpoints_with_etcds_client_certificat
     assert request[0]["file"] == "/etc/kubernetes/pki/apiserver.crt" and "file" not in request[2]
 
 
+def test_the_kubelet_endpoint_is_probed_on_10250_with_its_file_and_the_ca_when_asked():
+    request = cr.probe_request(only=["kubelet"], ca_file="/etc/kubernetes/pki/ca.crt")
+    assert request == [{"name": "kubelet", "port": 10250, "host": "127.0.0.1",
+                        "file": "/var/lib/kubelet/pki/kubelet-server-current.pem",
+                        "ca_file": "/etc/kubernetes/pki/ca.crt"}]
+    assert "kubelet" not in cr.CONTROL_PLANE_ENDPOINTS and len(cr.CONTROL_PLANE_ENDPOINTS) == 4
+
+
+def forged(common_name, ca):
+    """A certificate that names ``ca`` as its issuer but is signed by another key."""
+    import datetime  # pylint: disable=import-outside-toplevel
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from certs_helpers import KEY, name  # pylint: disable=import-outside-toplevel
+
+    return (x509.CertificateBuilder().subject_name(name(common_name)).issuer_name(ca.subject)
+            .public_key(KEY.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - datetime.timedelta(days=1)).not_valid_after(NOW + datetime.timedelta(days=365))
+            .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()))
+
+
+def test_a_served_certificate_must_be_the_expected_one_and_signed_by_the_ca(tmp_path):
+    ca = certificate("kubernetes", 3650, ca=True)
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_bytes(pem(ca))
+    served = certificate("system:node:w1", 365, issuer=ca, organizations=["system:nodes"], ips=["127.0.0.1"])
+    server = TlsServer(tmp_path, served)
+    request = [{"name": "kubelet", "port": server.port, "ca_file": str(ca_file)}]
+    result = cr.served_report(probe(request), expected={"kubelet": pem(served).decode()})
+    entry = result["endpoints"][0]
+    assert result["ok"] and entry["proof"] == "matches_expected" and entry["signed_by_ca"] is True
+    assert entry["expected"]["serial"] == entry["served"]["serial"] == format(served.serial_number, "x")
+
+    other = certificate("system:node:w1", 365, issuer=ca)
+    result = cr.served_report(probe(request), expected={"kubelet": (pem(other) + pem(served)).decode()})
+    assert result["ok"] and result["endpoints"][0]["expected"]["serial"] == format(served.serial_number, "x")
+    result = cr.served_report(probe(request), expected={"kubelet": pem(other).decode()})
+    assert not result["ok"] and result["endpoints"][0]["proof"] == "differs_from_expected"
+    assert "not the expected certificate with serial %s" % format(other.serial_number, "x") in result["problems"][0]
+
+
+def test_a_certificate_that_only_names_the_ca_as_issuer_is_not_signed_by_it(tmp_path):
+    ca = certificate("kubernetes", 3650, ca=True)
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_bytes(pem(ca))
+    fake = forged("system:node:w1", ca)
+    assert cr.signed_by(fake, ca) is False and cr.signed_by(certificate("x", 30, issuer=ca), ca) is True
+    assert cr.signed_by(certificate("x", 30), ca) is False
+    server = TlsServer(tmp_path, fake)
+    result = cr.served_report(probe([{"name": "kubelet", "port": server.port, "ca_file": str(ca_file)}]))
+    entry = result["endpoints"][0]
+    assert entry["signed_by_ca"] is False and not entry["ok"] and not result["ok"]
+    assert "issued by CN=kubernetes that is not signed by the CA CN=kubernetes" in result["problems"][0]
+
+
+def test_an_unreadable_expected_certificate_is_an_error():
+    with pytest.raises(NodeOpsError, match="expected certificate of kubelet"):
+        cr.served_report("[]", expected={"kubelet": "not a certificate"})
+
+
 # ----------------------------------------------------------------------------------- static pods
 
 def mirror(phase="Running", ready="True", cid="containerd://new", container_ready=True, running=True):
@@ -209,3 +270,38 @@ def test_the_process_listing_finds_processes_by_command_name():
                            json.dumps({"binary": os.path.basename(sys.executable), "uid": "f" * 32})],
                           stdout=subprocess.PIPE, check=True)
     assert json.loads(proc.stdout)["pids"] == []
+
+
+@pytest.mark.parametrize("answer, healthy, why", [
+    ({"url": "u", "status": 200, "body": "ok"}, True, "answers 200"),
+    ({"url": "u", "status": 500, "body": "[-]etcd failed\n"}, False, "answers 500: [-]etcd failed"),
+    ({"url": "u", "status": None, "error": "ConnectionRefusedError: x"}, False, "does not answer (Connection"),
+])
+def test_a_health_answer_is_healthy_only_with_200(answer, healthy, why):
+    ok, reason = cr.health_answer(json.dumps(answer))
+    assert ok is healthy and why in reason
+
+
+def test_the_health_check_asks_a_real_endpoint_without_a_proxy():
+    from http.server import BaseHTTPRequestHandler, HTTPServer  # pylint: disable=import-outside-toplevel
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            self.send_response(200 if self.path == "/readyz" else 500)
+            self.end_headers()
+            self.wfile.write(b"ok" if self.path == "/readyz" else b"[-]etcd failed")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = dict(os.environ, http_proxy="http://192.0.2.1:9", HTTP_PROXY="http://192.0.2.1:9")
+        for path, healthy in (("/readyz", True), ("/livez", False)):
+            url = "http://127.0.0.1:%d%s" % (server.server_port, path)
+            out = subprocess.run([sys.executable, "-c", cr.NODE_HEALTH, url], stdout=subprocess.PIPE, env=env,
+                                 check=True).stdout.decode()
+            assert cr.health_answer(out)[0] is healthy, out
+    finally:
+        server.shutdown()
