@@ -148,8 +148,8 @@ def test_an_air_gapped_mirror_and_explicit_values_reach_the_manifests():
     assert pod_of(docs)["containers"][0]["image"] == "mirror.corp:5000/windows/flannel:v0.27.0-hostprocess"
     assert by_kind(docs)["DaemonSet"]["metadata"]["namespace"] == "kube-system"
     cni = json.loads(by_kind(docs)["ConfigMap"]["data"]["cni-conf.json"])
-    assert cni["delegate"]["AdditionalArgs"][0]["Value"]["Settings"]["Exceptions"] == ["10.200.0.0/16",
-                                                                                         "10.100.0.0/16"]
+    exceptions = cni["delegate"]["AdditionalArgs"][0]["Value"]["Settings"]["Exceptions"]
+    assert exceptions == ["10.200.0.0/16", "10.100.0.0/16"]
 
 
 def test_an_asked_for_version_sets_the_kube_proxy_tag():
