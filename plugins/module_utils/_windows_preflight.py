@@ -7,6 +7,10 @@ Each check is a small function over API objects (dicts) returning findings: ``ch
 (``ok``, ``error``, ``fixed``, ``would_fix``), ``message`` and, for an error, the ``fix``.
 :func:`run` reads the cluster, runs every check, applies the one fix the seed describes (Flannel's
 ``net-conf.json`` backend, then a restart of the flannel DaemonSet) when asked, and aggregates.
+
+It also returns what the Windows DaemonSets are made from (:func:`network_facts`): Flannel's pod
+network and version, the HNS network name flannel creates on Windows, the Service CIDR (kubeadm's
+``ClusterConfiguration``) and the API server (``cluster-info``); each is None when not found.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,11 +23,20 @@ import re
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML is a requirement of ansible-core
+    yaml = None
+
 MIN_WINDOWS_VERSION = (1, 14)
 NETCONF_KEY = "net-conf.json"
 # What Windows nodes need from Flannel's backend (Type compared case-insensitively, as flannel does).
 WANTED_BACKEND = (("Type", "vxlan"), ("VNI", 4096), ("Port", 4789))
 RESTART_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+KUBEADM_CONFIG = ("kube-system", "kubeadm-config")
+CLUSTER_INFO = ("kube-public", "cluster-info")
+# What windows_daemonsets checks: tags against the versions, existence only, or nothing.
+DAEMONSET_CHECKS = ("versions", "present", "ignore")
 
 OK = "ok"
 ERROR = "error"
@@ -134,8 +147,8 @@ def check_windows_daemonset(daemonset, role, namespace, name, git_version=None, 
     check = "windows_%s_daemonset" % role
     if daemonset is None:
         return [finding(check, ERROR, "the Windows %s DaemonSet %s/%s does not exist" % (role, namespace, name),
-                        "apply the Windows %s DaemonSet (sig-windows-tools HostProcess manifest) or set the "
-                        "variable naming it" % role)]
+                        "apply the Windows %s DaemonSet (role nodeops.kubernetes.windows_node does with "
+                        "windows_node_apply_daemonsets=true), or name the existing one (namespace and name)" % role)]
     images = images_of(daemonset)
     wrong = []
     for image in images:
@@ -152,6 +165,60 @@ def check_windows_daemonset(daemonset, role, namespace, name, git_version=None, 
                         % (namespace, name, wanted))]
     return [finding(check, OK, "the Windows %s DaemonSet %s/%s exists with %s"
                     % (role, namespace, name, ", ".join(images) or "no images"))]
+
+
+def windows_network_name(backend):
+    """The HNS network flannel's VXLAN backend creates on Windows: ``Backend.Name``, else ``flannel.<VNI>``."""
+    backend = backend or {}
+    if backend.get("Name"):
+        return str(backend["Name"])
+    vni = backend.get("VNI")
+    return "flannel.%s" % (vni if isinstance(vni, int) and not isinstance(vni, bool) else 4096)
+
+
+def flannel_version(daemonset):
+    """The image tag of the Linux flannel DaemonSet's flannel container (``kube-flannel``, else the first)."""
+    spec = (((daemonset or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = spec.get("containers") or []
+    named = [c for c in containers if c.get("name") == "kube-flannel"]
+    return image_tag((named or containers or [{}])[0].get("image"))
+
+
+def _yaml_of(text):
+    if yaml is None or not text:  # pragma: no cover - PyYAML comes with ansible-core
+        return None
+    try:
+        found = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def service_cidr(kubeadm_config):
+    """``networking.serviceSubnet`` of kubeadm's ``ClusterConfiguration``, or None."""
+    config = _yaml_of(((kubeadm_config or {}).get("data") or {}).get("ClusterConfiguration"))
+    return ((config or {}).get("networking") or {}).get("serviceSubnet") or None
+
+
+def api_server(cluster_info):
+    """The server URL of ``cluster-info``'s kubeconfig (what ``kubeadm join`` uses), or None."""
+    config = _yaml_of(((cluster_info or {}).get("data") or {}).get("kubeconfig"))
+    clusters = (config or {}).get("clusters") or []
+    if not clusters or not isinstance(clusters[0], dict):
+        return None
+    return (clusters[0].get("cluster") or {}).get("server") or None
+
+
+def network_facts(netconf, flannel_daemonset, kubeadm_config, cluster_info):
+    """What the Windows DaemonSets are made from; None for what was not found."""
+    netconf = netconf or {}
+    return {
+        "flannel_network": netconf.get("Network") or None,
+        "flannel_version": flannel_version(flannel_daemonset) if flannel_daemonset else None,
+        "windows_network_name": windows_network_name(netconf.get("Backend")) if netconf else None,
+        "service_cidr": service_cidr(kubeadm_config),
+        "api_server": api_server(cluster_info),
+    }
 
 
 def restart_patch(now=None):
@@ -194,6 +261,8 @@ def run(api, params, check_mode, now=None):
     changed = False
 
     configmap = find_flannel_configmap(api, params["flannel_namespaces"], params["flannel_configmap"])
+    netconf = None
+    linux_flannel = None
     if configmap is None:
         findings.append(finding("flannel_configmap", ERROR, "Flannel ConfigMap %s exists in none of %s"
                                 % (params["flannel_configmap"], ", ".join(params["flannel_namespaces"])),
@@ -201,23 +270,34 @@ def run(api, params, check_mode, now=None):
                                 "flannel_namespaces"))
     else:
         backend = check_flannel_netconf(configmap)
+        netconf = parse_netconf(configmap)
         if params.get("fix_flannel") and any(f["status"] == ERROR for f in backend):
             backend = [f for f in backend if f["status"] == OK]
             backend.append(fix_flannel(api, configmap, params["flannel_daemonset"], check_mode, now))
+            netconf = json.loads(fixed_netconf_text(configmap))
             changed = True
         findings.extend(backend)
+        linux_flannel = api.get_daemonset(configmap["metadata"]["namespace"], params["flannel_daemonset"])
 
-    namespace = params["windows_namespace"]
-    proxy = api.get_daemonset(namespace, params["windows_kube_proxy_daemonset"])
-    findings.extend(check_windows_daemonset(proxy, "kube-proxy", namespace, params["windows_kube_proxy_daemonset"],
-                                            git_version=git_version))
-    flannel = api.get_daemonset(namespace, params["windows_flannel_daemonset"])
-    findings.extend(check_windows_daemonset(flannel, "flannel", namespace, params["windows_flannel_daemonset"],
-                                            wanted_tag=params.get("windows_flannel_image_tag")))
+    flannel_namespace = (configmap or {}).get("metadata", {}).get("namespace")
+    mode = params.get("windows_daemonsets") or "versions"
+    if mode != "ignore":
+        namespace = params["windows_namespace"]
+        proxy = api.get_daemonset(namespace, params["windows_kube_proxy_daemonset"])
+        findings.extend(check_windows_daemonset(proxy, "kube-proxy", namespace,
+                                                params["windows_kube_proxy_daemonset"],
+                                                git_version=git_version if mode == "versions" else None))
+        namespace = params.get("windows_flannel_namespace") or flannel_namespace or params["windows_namespace"]
+        flannel = api.get_daemonset(namespace, params["windows_flannel_daemonset"])
+        findings.extend(check_windows_daemonset(flannel, "flannel", namespace, params["windows_flannel_daemonset"],
+                                                wanted_tag=params.get("windows_flannel_image_tag")
+                                                if mode == "versions" else None))
 
     problems = ["%s (fix: %s)" % (f["message"], f["fix"]) for f in findings if f["status"] == ERROR]
     result = {"changed": changed, "cluster_version": git_version, "findings": findings, "problems": problems,
-              "flannel_namespace": (configmap or {}).get("metadata", {}).get("namespace")}
+              "flannel_namespace": flannel_namespace}
+    result.update(network_facts(netconf, linux_flannel, api.get_configmap(*KUBEADM_CONFIG),
+                                api.get_configmap(*CLUSTER_INFO)))
     if problems:
         message = "Windows preflight: %d problem(s): %s" % (len(problems), "; ".join(problems))
         if params.get("on_problem", "fail") == "fail":

@@ -22,7 +22,12 @@ description:
   - The Windows kube-proxy DaemonSet O(windows_kube_proxy_daemonset) exists and every image tag of it is the
     cluster's version (V(v1.34.4) or V(v1.34.4-<suffix>)). The Windows flannel DaemonSet O(windows_flannel_daemonset)
     exists; its images carry flannel's own version, so their tag is compared only with O(windows_flannel_image_tag)
-    when given.
+    when given. O(windows_daemonsets) makes these checks less strict, or leaves them out when the caller applies
+    the DaemonSets itself.
+  - Returns what Windows DaemonSets are made from, each null when not found. Flannel's pod network
+    (C(Network) of C(net-conf.json)) and version (the image tag of O(flannel_daemonset)), the HNS network flannel
+    creates on Windows (C(Backend.Name), else C(flannel.<VNI>)), the Service CIDR (C(networking.serviceSubnet) of
+    the C(ClusterConfiguration) in C(kube-system/kubeadm-config)) and the API server of C(kube-public/cluster-info).
 author:
   - nodeops maintainers (@nodeops)
 extends_documentation_fragment:
@@ -59,6 +64,19 @@ options:
     description: The name of the Windows flannel DaemonSet.
     type: str
     default: kube-flannel-ds-windows-amd64
+  windows_flannel_namespace:
+    description:
+      - The namespace of the Windows flannel DaemonSet. By default the namespace of Flannel's ConfigMap (the
+        DaemonSet mounts that ConfigMap and runs as Flannel's ServiceAccount), else O(windows_namespace).
+    type: str
+  windows_daemonsets:
+    description:
+      - V(versions) checks that both Windows DaemonSets exist and that their image tags are as described above.
+      - V(present) checks only that they exist (before an upgrade, when kube-proxy still runs the old version).
+      - V(ignore) leaves them out (the caller applies them).
+    type: str
+    choices: [versions, present, ignore]
+    default: versions
   windows_flannel_image_tag:
     description: When given, every image of the Windows flannel DaemonSet must have this tag.
     type: str
@@ -76,8 +94,9 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - "RBAC: C(get) on the version endpoint, ConfigMaps in O(flannel_namespaces), DaemonSets in O(windows_namespace)
-    and O(flannel_namespaces); C(patch) on the flannel ConfigMap and DaemonSet with O(fix_flannel)."
+  - "RBAC: C(get) on the version endpoint, ConfigMaps in O(flannel_namespaces), the ConfigMaps
+    C(kube-system/kubeadm-config) and C(kube-public/cluster-info), DaemonSets in O(windows_namespace) and
+    O(flannel_namespaces); C(patch) on the flannel ConfigMap and DaemonSet with O(fix_flannel)."
 """
 
 EXAMPLES = r"""
@@ -118,6 +137,33 @@ problems:
   returned: always
   type: list
   elements: str
+flannel_network:
+  description: The pod network of Flannel's C(net-conf.json) (C(Network)), or null.
+  returned: success
+  type: str
+  sample: 10.244.0.0/16
+flannel_version:
+  description: The image tag of the Linux flannel DaemonSet O(flannel_daemonset), or null.
+  returned: success
+  type: str
+  sample: v0.26.1
+windows_network_name:
+  description:
+    - The HNS network flannel's VXLAN backend creates on Windows nodes (C(Backend.Name), else C(flannel.<VNI>)), or
+      null.
+  returned: success
+  type: str
+  sample: flannel.4096
+service_cidr:
+  description: The Service CIDR of kubeadm's C(ClusterConfiguration), or null.
+  returned: success
+  type: str
+  sample: 10.96.0.0/12
+api_server:
+  description: The API server URL of C(kube-public/cluster-info), or null.
+  returned: success
+  type: str
+  sample: https://10.0.0.10:6443
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -142,7 +188,9 @@ def argument_spec():
         windows_namespace=dict(type="str", default="kube-system"),
         windows_kube_proxy_daemonset=dict(type="str", default="kube-proxy-windows"),
         windows_flannel_daemonset=dict(type="str", default="kube-flannel-ds-windows-amd64"),
+        windows_flannel_namespace=dict(type="str"),
         windows_flannel_image_tag=dict(type="str"),
+        windows_daemonsets=dict(type="str", choices=list(_windows_preflight.DAEMONSET_CHECKS), default="versions"),
         on_problem=dict(type="str", choices=["fail", "warn"], default="fail"),
     )
     return spec

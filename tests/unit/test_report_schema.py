@@ -83,7 +83,8 @@ NODE_VARS = {
         "windows_node_kubelet_exe": "C:\\k\\kubelet.exe", "windows_node_kubelet_before": "v1.34.3",
         "windows_node_marks": {"start": 0, "drain_start": 1, "drain_end": 3, "change_start": 3, "change_end": 6,
                                "verify_end": 9, "uncordon_start": 9, "uncordon_end": 10, "end": 10},
-        "windows_node_drained": False,
+        "windows_node_drained": False, "windows_node_binaries_touched": True,
+        "windows_node_backups": [{"path": "C:\\k\\kubelet.exe", "backup": "C:\\k\\kubelet.exe.v1.34.3.bak"}],
         "windows_node_material": {"token_id": "abcdef", "token": "abcdef.0123456789abcdef", "expires": "x"},
     },
     "audit": {

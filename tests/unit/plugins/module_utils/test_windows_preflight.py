@@ -127,7 +127,7 @@ class FakeApi(object):
         self.daemonsets = daemonsets if daemonsets is not None else {
             ("kube-flannel", "kube-flannel-ds"): daemonset("ghcr.io/flannel-io/flannel:v0.26.1"),
             ("kube-system", "kube-proxy-windows"): daemonset("sigwindowstools/kube-proxy:v1.34.4-flannel-hostprocess"),
-            ("kube-system", "kube-flannel-ds-windows-amd64"): daemonset("sigwindowstools/flannel:v0.26.1-hostprocess"),
+            ("kube-flannel", "kube-flannel-ds-windows-amd64"): daemonset("sigwindowstools/flannel:v0.26.1-hostprocess"),
         }
         self.patches = []
 
@@ -167,21 +167,88 @@ def test_a_ready_cluster_passes_every_check():
 
 
 def test_flannel_in_kube_system_is_found_too():
-    api = FakeApi(configmaps={("kube-system", "kube-flannel-cfg"): netconf_cm(namespace="kube-system")})
+    api = FakeApi(configmaps={("kube-system", "kube-flannel-cfg"): netconf_cm(namespace="kube-system")},
+                  daemonsets={("kube-system", "kube-proxy-windows"): daemonset("k/kube-proxy:v1.34.4-x"),
+                              ("kube-system", "kube-flannel-ds-windows-amd64"): daemonset("f/flannel:v0.26.1-x")})
     assert run(api)["flannel_namespace"] == "kube-system"
+
+
+def test_the_windows_flannel_daemonset_is_looked_for_next_to_flannels_configmap_unless_named():
+    api = FakeApi()
+    api.daemonsets[("kube-system", "kube-flannel-ds-windows-amd64")] = api.daemonsets.pop(
+        ("kube-flannel", "kube-flannel-ds-windows-amd64"))
+    with pytest.raises(NodeOpsError, match="DaemonSet kube-flannel/kube-flannel-ds-windows-amd64 does not exist"):
+        run(api)
+    assert run(api, windows_flannel_namespace="kube-system")["problems"] == []
+
+
+@pytest.mark.parametrize("mode, checks", [
+    ("versions", ["windows_kube-proxy_daemonset", "windows_flannel_daemonset"]),
+    ("present", ["windows_kube-proxy_daemonset", "windows_flannel_daemonset"]),
+    ("ignore", []),
+])
+def test_windows_daemonsets_chooses_how_strict_the_daemonset_checks_are(mode, checks):
+    api = FakeApi(version="v1.34.5")
+    result = run(api, windows_daemonsets=mode, on_problem="warn")
+    assert [f["check"] for f in result["findings"] if f["check"].startswith("windows_")] == checks
+    assert bool(result["problems"]) is (mode == "versions")
+    api.daemonsets = {}
+    assert bool(run(api, windows_daemonsets=mode, on_problem="warn")["problems"]) is (mode != "ignore")
+
+
+KUBEADM_CONFIG = {"data": {"ClusterConfiguration": "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"
+                                                   "networking:\n  podSubnet: 10.244.0.0/16\n"
+                                                   "  serviceSubnet: 10.96.0.0/12\n"}}
+CLUSTER_INFO = {"data": {"kubeconfig": "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: eA==\n"
+                                       "    server: https://10.0.0.10:6443\n  name: ''\nkind: Config\n"}}
+
+
+def test_the_facts_of_the_windows_daemonsets_are_returned():
+    api = FakeApi()
+    api.configmaps[("kube-system", "kubeadm-config")] = KUBEADM_CONFIG
+    api.configmaps[("kube-public", "cluster-info")] = CLUSTER_INFO
+    result = run(api)
+    assert (result["flannel_network"], result["flannel_version"], result["windows_network_name"]) == (
+        "10.244.0.0/16", "v0.26.1", "flannel.4096")
+    assert (result["service_cidr"], result["api_server"]) == ("10.96.0.0/12", "https://10.0.0.10:6443")
+
+
+def test_facts_that_cannot_be_found_are_none_not_errors():
+    result = run(FakeApi(configmaps={}, daemonsets={}), windows_daemonsets="ignore", on_problem="warn")
+    assert [result[key] for key in ("flannel_network", "flannel_version", "windows_network_name", "service_cidr",
+                                    "api_server")] == [None] * 5
+
+
+@pytest.mark.parametrize("backend, name", [({"Type": "vxlan", "VNI": 4096}, "flannel.4096"),
+                                           ({"Type": "vxlan", "VNI": 4097}, "flannel.4097"),
+                                           ({"Type": "vxlan", "Name": "vxlan0", "VNI": 4096}, "vxlan0"),
+                                           ({"Type": "vxlan"}, "flannel.4096")])
+def test_the_windows_network_name_is_flannels(backend, name):
+    assert wp.windows_network_name(backend) == name
+
+
+def test_the_flannel_version_is_the_tag_of_the_flannel_container():
+    ds = daemonset("ghcr.io/flannel-io/flannel-cni-plugin:v1.6.0", "ghcr.io/flannel-io/flannel:v0.26.1")
+    ds["spec"]["template"]["spec"]["containers"][1]["name"] = "kube-flannel"
+    assert wp.flannel_version(ds) == "v0.26.1"
+
+
+def test_a_fixed_backend_gives_the_network_name_of_the_fix():
+    api = FakeApi(configmaps={("kube-flannel", "kube-flannel-cfg"): netconf_cm({"Type": "vxlan", "VNI": 1})})
+    assert run(api, check_mode=True, fix_flannel=True)["windows_network_name"] == "flannel.4096"
 
 
 def test_problems_fail_with_every_finding_in_the_result():
     api = FakeApi(version="v1.34.5", configmaps={})
     with pytest.raises(NodeOpsError) as failure:
-        run(api)
+        run(api, windows_flannel_namespace="kube-flannel")
     result = failure.value.to_result()
     assert "2 problem(s)" in result["msg"] and "exists in none of kube-flannel, kube-system" in result["msg"]
     assert "is not the cluster version v1.34.5" in result["msg"] and len(result["findings"]) == 4
 
 
 def test_problems_are_warnings_when_asked():
-    result = run(FakeApi(configmaps={}), on_problem="warn")
+    result = run(FakeApi(configmaps={}), on_problem="warn", windows_flannel_namespace="kube-flannel")
     assert len(result["warnings"]) == 1 and "flannel" in result["warnings"][0]
 
 
