@@ -139,10 +139,12 @@ def decode_reader_output(stdout, source):
     """The reader's answer as ``{"files": {path: entry}, "commands": {name: (rc, stdout, stderr)}}``.
 
     File contents stay bytes (decoded when used, so that a file that is not UTF-8 is named); command
-    outputs become text. ``source`` names the node in errors.
+    outputs become text. ``source`` names the node in errors. The JSON is the reader's last line: what a
+    login or sudo printed before it on a terminal (a connection with a tty mixes stderr in) is skipped.
     """
     try:
-        answer = json.loads(stdout)
+        lines = [line for line in stdout.splitlines() if line.strip()]
+        answer = json.loads(lines[-1] if lines else stdout)
         files = {}
         for path, entry in answer["files"].items():
             entry = dict(entry)

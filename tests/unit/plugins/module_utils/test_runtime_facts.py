@@ -195,6 +195,11 @@ def test_an_answer_that_is_not_the_readers_json_names_the_node(stdout):
         rf.decode_reader_output(stdout, "node-1")
 
 
+def test_what_the_connection_printed_before_the_answer_is_skipped():
+    stdout = "sudo: unable to resolve host node-1\r\n" + json.dumps({"files": {}, "commands": {}}) + "\r\n"
+    assert rf.decode_reader_output(stdout, "node-1") == {"files": {}, "commands": {}}
+
+
 def test_the_answer_keeps_file_bytes_and_decodes_command_outputs():
     stdout = json.dumps({"files": {"/a": {"exists": True, "regular": True,
                                           "content": base64.b64encode(b"x: 1\n").decode()}},
