@@ -81,12 +81,26 @@ def remote_stat(action, path, task_vars):
         task_vars=task_vars,
     )
     if result.get("failed"):
-        raise NodeOpsError(
-            "cannot stat %s on the node: %s; check the path and that the play runs with become: true"
-            % (path, result.get("msg", "unknown error")),
-            path=path,
-        )
+        raise stat_error(path, result.get("msg", "unknown error"))
     return result.get("stat", {"exists": False})
+
+
+def stat_error(path, cause):
+    """The error of a file whose ``stat`` failed on the node."""
+    return NodeOpsError("cannot stat %s on the node: %s; check the path and that the play runs with become: true"
+                        % (path, cause), path=path)
+
+
+def not_regular_error(path):
+    """The error of a path that exists on the node but is not a regular file."""
+    return NodeOpsError("%s exists on the node but is not a regular file; the editor refuses to touch it. "
+                        "Point path at the configuration file" % path, path=path)
+
+
+def read_error(path, cause):
+    """The error of a file that exists on the node but could not be read."""
+    return NodeOpsError("cannot read %s on the node: %s; check the permissions (become: true) and the path"
+                        % (path, cause), path=path)
 
 
 def remote_read(action, path, task_vars):
@@ -95,22 +109,14 @@ def remote_read(action, path, task_vars):
     if not stat.get("exists"):
         return stat, None
     if stat.get("isdir") or (stat.get("isreg") is False):
-        raise NodeOpsError(
-            "%s exists on the node but is not a regular file; the editor refuses to touch it. "
-            "Point path at the configuration file" % path,
-            path=path,
-        )
+        raise not_regular_error(path)
     result = action._execute_module(
         module_name="ansible.builtin.slurp",
         module_args={"src": path},
         task_vars=task_vars,
     )
     if result.get("failed"):
-        raise NodeOpsError(
-            "cannot read %s on the node: %s; check the permissions (become: true) and the path"
-            % (path, result.get("msg", "unknown error")),
-            path=path,
-        )
+        raise read_error(path, result.get("msg", "unknown error"))
     try:
         data = base64.b64decode(result.get("content", ""))
     except (TypeError, ValueError) as exc:
@@ -126,8 +132,7 @@ def remote_command(action, argv):
     not run in check mode, while these commands only read and are needed to
     report what a check-mode run would do.
     """
-    cmd = " ".join(shlex.quote(part) for part in argv)
-    result = action._low_level_execute_command(cmd, sudoable=True)
+    result = action._low_level_execute_command(command_line(argv), sudoable=True)
     return result.get("rc"), result.get("stdout", ""), result.get("stderr", "")
 
 
@@ -195,6 +200,11 @@ def run_copy_action(action, args, task_vars):
         shared_loader_obj=action._shared_loader_obj,
     )
     return copy_action.run(task_vars=task_vars)
+
+
+def command_line(argv):
+    """The shell command line that runs ``argv`` as it is (every word quoted)."""
+    return " ".join(shlex.quote(part) for part in argv)
 
 
 def shell_words(value):

@@ -22,8 +22,9 @@ description:
   - containerd's B(effective) C(SystemdCgroup) of every runc runtime comes from C(containerd config dump);
     Docker's cgroup driver from C(docker info); the host cgroup version from the file system type of
     C(/sys/fs/cgroup); the state of the kubelet, containerd and docker services from C(systemctl show).
-  - The node runs only these read-only commands and serves the files; YAML, TOML and JSON are parsed on the
-    controller, so the node needs no Python packages.
+  - One process on the node, the node's C(python3) with its standard library only, reads these files and runs these
+    read-only commands and hands their raw content back, so a node costs one command, not one module per file.
+    YAML, TOML and JSON are parsed on the controller, so the node needs no Python packages.
 author:
   - nodeops maintainers (@nodeops)
 options:
@@ -54,7 +55,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.facts
 attributes:
   action:
-    details: Runs on the controller as an action plugin; the node only serves files and runs read-only commands.
+    details: Runs on the controller as an action plugin; the node only runs one read-only reader process.
     support: full
   check_mode:
     details: Only reads; runs the same in check mode.
@@ -74,6 +75,7 @@ attributes:
 notes:
   - Run it with C(become=true); C(containerd config dump) and C(docker info) usually need root.
   - A component that is not installed is reported as not available; that is not an error.
+  - The reader runs with the host's C(ansible_python_interpreter) when it is set to a path, else with C(python3).
 """
 
 EXAMPLES = r"""

@@ -3,12 +3,14 @@
 import base64
 import json
 import os
+import shlex
 
 import pytest
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nodeops.kubernetes.plugins.action import node_runtime_facts as facts_action
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _runtime_facts
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 
@@ -26,12 +28,12 @@ def fixture(*parts):
     ("export KUBELET_EXTRA_ARGS=\n", {"KUBELET_EXTRA_ARGS": ""}),
 ])
 def test_flag_files_are_read_as_shell_variables(text, expected):
-    assert facts_action.parse_env_file(text) == expected
+    assert _runtime_facts.parse_env_file(text) == expected
 
 
 def test_flags_accept_both_spellings():
     words = ["--a=1", "--b", "2", "--c", "--d=x=y"]
-    assert facts_action.parse_flags(words) == {"a": "1", "b": "2", "c": "true", "d": "x=y"}
+    assert _runtime_facts.parse_flags(words) == {"a": "1", "b": "2", "c": "true", "d": "x=y"}
 
 
 @pytest.mark.parametrize("endpoint, runtime", [
@@ -42,7 +44,7 @@ def test_flags_accept_both_spellings():
     ("", None),
 ])
 def test_the_runtime_is_named_after_its_endpoint(endpoint, runtime):
-    assert facts_action.runtime_from_endpoint(endpoint) == runtime
+    assert _runtime_facts.runtime_from_endpoint(endpoint) == runtime
 
 
 class FakeTask(object):
@@ -58,24 +60,44 @@ class FakeConnection(object):
         tmpdir = None
 
 
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
 class Node(object):
+    """A node that answers the reader's request from its ``files`` (path: text) and ``commands``."""
+
     def __init__(self, files, commands):
         self.files = files
         self.commands = commands
         self.modules = []
+        self.command_lines = []
 
     def execute_module(self, module_name=None, module_args=None, task_vars=None, **_kwargs):
         self.modules.append(module_name)
-        if module_name == "ansible.builtin.stat":
-            exists = module_args["path"] in self.files
-            return {"stat": {"exists": exists, "isreg": exists, "isdir": False}}
-        if module_name == "ansible.builtin.slurp":
-            return {"content": base64.b64encode(self.files[module_args["src"]].encode()).decode()}
-        raise AssertionError(module_name)
+        raise AssertionError("no module runs on the node: %s" % module_name)
+
+    def command(self, cmd):
+        rc, out = self.commands.get(cmd, (127, ""))
+        return rc, out, "" if rc == 0 else "not found"
 
     def low_level(self, cmd, sudoable=True, **_kwargs):
-        rc, out = self.commands.get(cmd, (127, ""))
-        return {"rc": rc, "stdout": out, "stderr": "" if rc == 0 else "not found"}
+        self.command_lines.append(cmd)
+        argv = shlex.split(cmd)
+        assert argv[:3] == ["python3", "-c", _runtime_facts.NODE_READER], argv[:2]
+        request = json.loads(argv[3])
+        files = {}
+        for path in request["files"]:
+            text = self.files.get(path)
+            files[path] = ({"exists": False} if text is None
+                           else {"exists": True, "regular": True, "content": b64(text)})
+        commands = {}
+        for name, line, needs in request["commands"]:
+            if needs and commands[needs]["rc"] != 0:
+                continue
+            rc, out, err = self.command(line)
+            commands[name] = {"rc": rc, "stdout": b64(out), "stderr": b64(err)}
+        return {"rc": 0, "stdout": json.dumps({"files": files, "commands": commands}), "stderr": ""}
 
 
 @pytest.fixture(autouse=True)
@@ -191,3 +213,54 @@ def test_settings_the_kubelet_file_leaves_out_are_none():
     assert facts["server_tls_bootstrap"] is None
     assert facts["fail_cgroup_v1"] is None
     assert facts["rotate_certificates"] is None
+
+
+def test_the_node_is_read_with_one_command_and_no_module():
+    node = containerd_node(KUBELET_SYSTEMD, switched("containerd-1.7-default.toml"))
+    result = gather(node)
+    assert not result.get("failed"), result
+    assert node.modules == []
+    assert len(node.command_lines) == 1
+
+
+def test_the_reader_runs_with_the_hosts_python_interpreter():
+    node = containerd_node(KUBELET_SYSTEMD, switched("containerd-1.7-default.toml"))
+    sent = []
+
+    def low_level(cmd, sudoable=True, **_kwargs):
+        sent.append(cmd)
+        return node.low_level(cmd.replace("/usr/bin/python3.9 ", "python3 ", 1), sudoable)
+
+    action = facts_action.ActionModule(FakeTask({}), FakeConnection(), None, None, None)
+    action._low_level_execute_command = low_level
+    result = action.run(task_vars={"ansible_python_interpreter": "/usr/bin/python3.9"})
+    assert not result.get("failed"), result
+    assert shlex.split(sent[0])[0] == "/usr/bin/python3.9"
+
+
+def test_a_node_whose_reader_fails_fails_with_the_cause():
+    action = facts_action.ActionModule(FakeTask({}), FakeConnection(), None, None, None)
+    action._low_level_execute_command = lambda cmd, sudoable=True, **kw: {
+        "rc": 127, "stdout": "", "stderr": "/bin/sh: 1: python3: not found"}
+    result = action.run(task_vars={"inventory_hostname": "node-1"})
+    assert result["failed"] is True and result["changed"] is False
+    assert result["msg"] == ("cannot read the runtime facts of node-1: python3 exited 127: /bin/sh: 1: python3: not "
+                             "found; the module needs the node's python3 and root (become: true)")
+
+
+def test_a_file_the_node_refuses_to_read_fails_the_task_with_the_file():
+    node = containerd_node(KUBELET_SYSTEMD, switched("containerd-1.7-default.toml"))
+    answer = node.low_level
+
+    def low_level(cmd, sudoable=True, **_kwargs):
+        result = answer(cmd, sudoable)
+        data = json.loads(result["stdout"])
+        data["files"]["/etc/default/kubelet"] = {"error": "Permission denied", "stage": "read"}
+        result["stdout"] = json.dumps(data)
+        return result
+
+    action = facts_action.ActionModule(FakeTask({}), FakeConnection(), None, None, None)
+    action._low_level_execute_command = low_level
+    result = action.run(task_vars={})
+    assert result["failed"] is True and result["path"] == "/etc/default/kubelet"
+    assert result["msg"].startswith("cannot read /etc/default/kubelet on the node: Permission denied")

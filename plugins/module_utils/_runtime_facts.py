@@ -1,0 +1,425 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runtime facts of a node (``nodeops.kubernetes.node_runtime_facts``): one read on the node, parsing here.
+
+* :data:`NODE_READER` runs once per node with the node's python3 (standard
+  library only). It reads the files and runs the read-only commands that
+  :func:`node_request` lists, and prints everything raw in one JSON object;
+  it parses nothing.
+* :func:`decode_reader_output` checks that answer, :func:`runtime_facts`
+  turns it into the facts: the kubelet configuration is parsed as YAML, the
+  flag files as shell variables, ``containerd config dump`` as TOML and
+  ``docker info`` as JSON, on the controller.
+
+Plain Python over the node's answer, tested without Ansible and without a node.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import json
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_config import effective_systemd_cgroup
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
+    command_line,
+    decode_text,
+    not_regular_error,
+    read_error,
+    shell_words,
+    stat_error,
+)
+
+try:
+    import tomllib
+except ImportError:  # pragma: no cover - the controller runs Python 3.11+ for ansible-core 2.19
+    tomllib = None
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    yaml = None
+
+DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+DEFAULT_FLAGS_FILES = ("/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet")
+
+UNITS = ("kubelet", "containerd", "docker")
+UNIT_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
+
+# Names of the commands in the reader's request and answer.
+CGROUP_FS = "cgroup_fs"
+CONTAINERD_VERSION = "containerd_version"
+CONTAINERD_DUMP = "containerd_dump"
+DOCKER_INFO = "docker_info"
+
+
+def unit_command(unit):
+    return "unit_%s" % unit
+
+
+# Runs on the node with its own python3 (3.9+, standard library only) and prints one JSON object:
+# ``files``: path -> {"exists": false} | {"exists": true, "regular": false, "isdir": bool}
+#   | {"exists": true, "regular": true, "content": base64} | {"error": ..., "stage": "stat" or "read"};
+# ``commands``: name -> {"rc", "stdout", "stderr"} (base64), absent when the command it needs did not exit 0.
+# Files are stat'ed first (following links) and only regular files are opened, so a FIFO cannot block
+# it. Commands run through /bin/sh -c, as Ansible runs a command line, so a missing binary gives
+# the shell's rc 127 and message.
+NODE_READER = r"""
+import base64, errno, json, os, stat, subprocess, sys
+req = json.loads(sys.argv[1])
+def b64(data):
+    return base64.b64encode(data).decode()
+files = {}
+for path in req.get("files", []):
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            files[path] = {"exists": False}
+        else:
+            files[path] = {"error": exc.strerror or str(exc), "stage": "stat"}
+        continue
+    if not stat.S_ISREG(info.st_mode):
+        files[path] = {"exists": True, "regular": False, "isdir": stat.S_ISDIR(info.st_mode)}
+        continue
+    try:
+        with open(path, "rb") as handle:
+            files[path] = {"exists": True, "regular": True, "content": b64(handle.read())}
+    except (IOError, OSError) as exc:
+        files[path] = {"error": exc.strerror or str(exc), "stage": "read"}
+commands = {}
+for name, line, needs in req.get("commands", []):
+    if needs and commands.get(needs, {}).get("rc") != 0:
+        continue
+    try:
+        proc = subprocess.Popen(["/bin/sh", "-c", line], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        out, err = proc.communicate()
+        commands[name] = {"rc": proc.returncode, "stdout": b64(out), "stderr": b64(err)}
+    except OSError as exc:
+        commands[name] = {"rc": 127, "stdout": "", "stderr": b64(str(exc).encode())}
+print(json.dumps({"files": files, "commands": commands}))
+"""
+
+
+def node_request(kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_flags_files=DEFAULT_FLAGS_FILES,
+                 containerd_binary="containerd", docker_binary="docker"):
+    """What :data:`NODE_READER` reads and runs on the node for :func:`runtime_facts`.
+
+    The files in the order they are used; the commands as ``[name, command line, name of the command that
+    must exit 0 first or None]``: ``containerd config dump`` only runs when ``containerd --version`` worked.
+    """
+    files = []
+    for path in [kubelet_config_path] + list(kubelet_flags_files):
+        if path not in files:
+            files.append(path)
+    commands = [
+        [CGROUP_FS, command_line(["stat", "-fc", "%T", "/sys/fs/cgroup"]), None],
+        [CONTAINERD_VERSION, command_line([containerd_binary, "--version"]), None],
+        [CONTAINERD_DUMP, command_line([containerd_binary, "config", "dump"]), CONTAINERD_VERSION],
+        [DOCKER_INFO, command_line([docker_binary, "info", "--format", "{{json .}}"]), None],
+    ]
+    for unit in UNITS:
+        commands.append([unit_command(unit),
+                         command_line(["systemctl", "show", "--property=%s" % ",".join(UNIT_PROPERTIES),
+                                       "%s.service" % unit]),
+                         None])
+    return {"files": files, "commands": commands}
+
+
+def _b64(value):
+    return base64.b64decode(value or "", validate=True)
+
+
+def decode_reader_output(stdout, source):
+    """The reader's answer as ``{"files": {path: entry}, "commands": {name: (rc, stdout, stderr)}}``.
+
+    File contents stay bytes (decoded when used, so that a file that is not UTF-8 is named); command
+    outputs become text. ``source`` names the node in errors. The JSON is the reader's last line: what a
+    login or sudo printed before it on a terminal (a connection with a tty mixes stderr in) is skipped.
+    """
+    try:
+        lines = [line for line in stdout.splitlines() if line.strip()]
+        answer = json.loads(lines[-1] if lines else stdout)
+        files = {}
+        for path, entry in answer["files"].items():
+            entry = dict(entry)
+            if "content" in entry:
+                entry["content"] = _b64(entry["content"])
+            files[path] = entry
+        commands = {}
+        for name, entry in answer["commands"].items():
+            commands[name] = (entry["rc"], _b64(entry["stdout"]).decode("utf-8", "replace"),
+                              _b64(entry["stderr"]).decode("utf-8", "replace"))
+        return {"files": files, "commands": commands}
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        raise NodeOpsError("cannot read the runtime facts of %s: the node's answer is not the expected JSON "
+                           "(%s): %s" % (source, exc, stdout[:300]))
+
+
+def file_text(answer, path):
+    """The text of ``path`` in the answer, None when it does not exist; refuses what is not a regular file."""
+    entry = answer["files"].get(path)
+    if entry is None:
+        raise NodeOpsError("internal error: the node's answer has no entry for %s" % path, path=path)
+    if "error" in entry:
+        if entry.get("stage") == "stat":
+            raise stat_error(path, entry["error"])
+        raise read_error(path, entry["error"])
+    if not entry.get("exists"):
+        return None
+    if not entry.get("regular"):
+        raise not_regular_error(path)
+    return decode_text(entry["content"], path)
+
+
+def command_result(answer, name):
+    """``(rc, stdout, stderr)`` of a command of the answer."""
+    try:
+        return answer["commands"][name]
+    except KeyError:
+        raise NodeOpsError("internal error: the node's answer has no result of the command %s" % name)
+
+
+# ---------------------------------------------------------------------------
+# Parsers of the raw inputs.
+# ---------------------------------------------------------------------------
+
+def parse_env_file(text):
+    """Parse a shell-style ``NAME="value"`` file (kubeadm-flags.env, /etc/default/kubelet)."""
+    variables = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        words = shell_words(stripped)
+        if words and words[0] == "export":
+            words = words[1:]
+        for word in words:
+            name, sep, value = word.partition("=")
+            if sep and name:
+                variables[name] = value
+    return variables
+
+
+def parse_flags(words):
+    """Turn ``--name=value`` / ``--name value`` words into a dict (last one wins, like the kubelet)."""
+    flags = {}
+    index = 0
+    while index < len(words):
+        word = words[index]
+        index += 1
+        if not word.startswith("--"):
+            continue
+        name, sep, value = word[2:].partition("=")
+        if not sep:
+            if index < len(words) and not words[index].startswith("--"):
+                value = words[index]
+                index += 1
+            else:
+                value = "true"
+        flags[name] = value
+    return flags
+
+
+def runtime_from_endpoint(endpoint):
+    """Name the container runtime behind a CRI endpoint."""
+    if not endpoint:
+        return None
+    if "cri-dockerd" in endpoint:
+        return "docker"
+    if "dockershim" in endpoint:
+        return "docker"
+    if "containerd" in endpoint:
+        return "containerd"
+    if "crio" in endpoint:
+        return "cri-o"
+    return "unknown"
+
+
+def parse_systemctl_show(text):
+    """Parse ``systemctl show --property=...`` output (``Name=value`` lines)."""
+    values = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep:
+            values[name.strip()] = value.strip()
+    return values
+
+
+def parse_toml_dump(text):
+    """Parse ``containerd config dump`` with tomllib (or tomlkit when tomllib is missing)."""
+    if tomllib is not None:
+        return tomllib.loads(text)
+    import tomlkit  # pylint: disable=import-outside-toplevel
+
+    return tomlkit.parse(text).unwrap()
+
+
+# ---------------------------------------------------------------------------
+# The facts.
+# ---------------------------------------------------------------------------
+
+def kubelet_facts(answer, config_path, flags_files):
+    """The kubelet's configuration file and flag files: drivers, endpoint, certificate and cgroup v1 settings."""
+    info = {"config_path": config_path, "config_present": False, "config_error": None, "cgroup_driver": None,
+            "flags": {}, "flags_files": []}
+    text = file_text(answer, config_path)
+    config = {}
+    if text is not None:
+        info["config_present"] = True
+        try:
+            config = yaml.safe_load(text) or {}
+            if not isinstance(config, dict):
+                raise ValueError("not a mapping")
+        except (yaml.YAMLError, ValueError) as exc:
+            info["config_error"] = "%s is not a readable KubeletConfiguration: %s" % (config_path, exc)
+            config = {}
+    info["cgroup_driver"] = config.get("cgroupDriver")
+    # What the audit and the certificate operations read besides the drivers (None when not set).
+    info["server_tls_bootstrap"] = config.get("serverTLSBootstrap")
+    info["rotate_certificates"] = config.get("rotateCertificates")
+    info["fail_cgroup_v1"] = config.get("failCgroupV1")
+    for flags_path in flags_files:
+        flags_text = file_text(answer, flags_path)
+        if flags_text is None:
+            continue
+        info["flags_files"].append(flags_path)
+        for value in parse_env_file(flags_text).values():
+            info["flags"].update(parse_flags(shell_words(value)))
+    flags = info["flags"]
+    info["cgroup_driver_flag"] = flags.get("cgroup-driver")
+    # Command line flags override the configuration file.
+    info["cgroup_driver_effective"] = (flags.get("cgroup-driver") or config.get("cgroupDriver") or "cgroupfs")
+    info["container_runtime_endpoint"] = (flags.get("container-runtime-endpoint")
+                                          or config.get("containerRuntimeEndpoint"))
+    return info
+
+
+def cgroup_version(answer):
+    """1 or 2 from the file system type of /sys/fs/cgroup (``stat -fc %T``); None when unknown."""
+    rc, stdout, _stderr = command_result(answer, CGROUP_FS)
+    if rc != 0:
+        return None
+    kind = stdout.strip()
+    if kind == "cgroup2fs":
+        return 2
+    if kind == "tmpfs":
+        return 1
+    return None
+
+
+def containerd_facts(answer, binary):
+    """containerd's version and the effective ``SystemdCgroup`` of its runc runtimes (``config dump``)."""
+    info = {"available": False, "error": None, "version": None, "schema_version": None, "systemd_cgroup": {}}
+    rc, stdout, stderr = command_result(answer, CONTAINERD_VERSION)
+    if rc != 0:
+        info["error"] = (stderr or stdout).strip() or "rc=%s" % rc
+        return info
+    info["version"] = stdout.strip()
+    rc, stdout, stderr = command_result(answer, CONTAINERD_DUMP)
+    if rc != 0:
+        info["error"] = "'%s config dump' failed: %s" % (binary, (stderr or stdout).strip())
+        return info
+    try:
+        data = parse_toml_dump(stdout)
+    except Exception as exc:  # pylint: disable=broad-except
+        info["error"] = "cannot parse the output of '%s config dump': %s" % (binary, exc)
+        return info
+    info["available"] = True
+    info["schema_version"], info["systemd_cgroup"] = effective_systemd_cgroup(data)
+    return info
+
+
+def docker_facts(answer):
+    """Docker's server version and cgroup driver and version (``docker info``)."""
+    info = {"available": False, "error": None, "cgroup_driver": None, "cgroup_version": None,
+            "server_version": None}
+    rc, stdout, stderr = command_result(answer, DOCKER_INFO)
+    if rc != 0:
+        info["error"] = (stderr or stdout).strip() or "rc=%s" % rc
+        return info
+    try:
+        data = json.loads(stdout)
+    except ValueError as exc:
+        info["error"] = "cannot parse the output of 'docker info': %s" % exc
+        return info
+    if not data.get("ServerVersion"):
+        info["error"] = "; ".join(data.get("ServerErrors") or []) or "the Docker daemon did not answer"
+        return info
+    info.update(available=True, cgroup_driver=data.get("CgroupDriver"), cgroup_version=data.get("CgroupVersion"),
+                server_version=data.get("ServerVersion"))
+    return info
+
+
+def unit_facts(answer, unit):
+    """Whether a systemd unit exists, its active and sub state and whether it is enabled."""
+    rc, stdout, _stderr = command_result(answer, unit_command(unit))
+    values = parse_systemctl_show(stdout) if rc == 0 else {}
+    return {
+        "exists": values.get("LoadState") not in (None, "not-found"),
+        "active": values.get("ActiveState"),
+        "sub_state": values.get("SubState"),
+        "enabled": values.get("UnitFileState"),
+    }
+
+
+def judge(facts):
+    """Return ``(consistent_on_systemd, problems)`` for the collected facts."""
+    problems = []
+    kubelet = facts["kubelet"]
+    if kubelet.get("cgroup_driver_effective") != "systemd":
+        problems.append("kubelet uses the %s cgroup driver" % kubelet.get("cgroup_driver_effective"))
+    flag = kubelet.get("cgroup_driver_flag")
+    if flag and flag != (kubelet.get("cgroup_driver") or "cgroupfs"):
+        problems.append("the kubelet flag --cgroup-driver=%s overrides cgroupDriver %s of its configuration file"
+                        % (flag, kubelet.get("cgroup_driver")))
+    runtime = facts["container_runtime"]
+    if runtime == "containerd":
+        containerd = facts["containerd"]
+        values = containerd.get("systemd_cgroup")
+        if not containerd.get("available"):
+            problems.append("containerd's effective configuration could not be read: %s" % containerd.get("error"))
+        elif not values:
+            problems.append("containerd's effective configuration has no runc runtime")
+        else:
+            off = sorted(name for name, value in values.items() if value is not True)
+            if off:
+                problems.append("containerd runc runtimes without SystemdCgroup = true: %s" % ", ".join(off))
+    elif runtime == "docker":
+        docker = facts["docker"]
+        if not docker.get("available"):
+            problems.append("docker info could not be read: %s" % docker.get("error"))
+        elif docker.get("cgroup_driver") != "systemd":
+            problems.append("Docker uses the %s cgroup driver" % docker.get("cgroup_driver"))
+    else:
+        problems.append("the container runtime in use could not be determined (endpoint %r)"
+                        % facts["kubelet"].get("container_runtime_endpoint"))
+    return not problems, problems
+
+
+def runtime_facts(answer, kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_flags_files=DEFAULT_FLAGS_FILES,
+                  containerd_binary="containerd", docker_binary="docker"):
+    """The facts of a node from the decoded answer of :data:`NODE_READER` to :func:`node_request`.
+
+    ``docker_binary`` only matters for the request; it is accepted here so that both take the same options.
+    """
+    del docker_binary
+    kubelet = kubelet_facts(answer, kubelet_config_path, kubelet_flags_files)
+    runtime = runtime_from_endpoint(kubelet.get("container_runtime_endpoint"))
+    if runtime is None and kubelet["flags"].get("container-runtime") == "docker":
+        runtime = "docker"
+    facts = {
+        "kubelet": kubelet,
+        "container_runtime": runtime,
+        "cgroup_version": cgroup_version(answer),
+        "containerd": containerd_facts(answer, containerd_binary),
+        "docker": docker_facts(answer),
+        "services": dict((unit, unit_facts(answer, unit)) for unit in UNITS),
+    }
+    facts["consistent_on_systemd"], facts["problems"] = judge(facts)
+    return facts
