@@ -658,6 +658,3 @@ def main(argv=None, node=None, log=None):
         return EXIT_REFUSED
     return run(settings, node or Node(settings), log, dry_run=args.dry_run)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

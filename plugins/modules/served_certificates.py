@@ -44,7 +44,7 @@ options:
     description:
       - A CA certificate file on the node (for example C(/etc/kubernetes/pki/ca.crt), the cluster CA that signs kubelet
         serving certificates); each served certificate must be issued by it and carry a valid signature of its key
-        (RV(endpoints[].signed_by_ca)).
+        (C(signed_by_ca) in RV(endpoints)).
       - Only its public certificate is read.
     type: path
   expected:

@@ -69,8 +69,10 @@ def test_the_installed_job_is_the_collections_module_with_the_nodes_python(files
     script = files["nodeops-cert-renewal.py.j2"]
     with open(job.__file__) as handle:
         source = handle.read()
-    assert script.startswith("#!/usr/bin/python3\n# Ansible managed\n")
+    # no shebang: the service runs it with the node's python (cert_renewal_timer_python)
+    assert script.startswith("# Ansible managed\n")
     assert source.strip() in script
+    assert script.rstrip().endswith('if __name__ == "__main__":\n    sys.exit(main())')
     path = tmp_path / "cert-renewal"
     path.write_text(script)
     proc = subprocess.run([sys.executable, "-S", str(path), "--help"], stdout=subprocess.PIPE,

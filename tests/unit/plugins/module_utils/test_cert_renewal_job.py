@@ -440,7 +440,12 @@ def test_the_installed_file_runs_as_a_script_with_the_standard_library_only(tmp_
     settings_file = tmp_path / "settings.json"
     settings_file.write_text(json.dumps({"kubeadm": str(tmp_path / "no-kubeadm")}))
     env = dict(os.environ, PYTHONPATH="")
-    proc = subprocess.run([sys.executable, "-S", job.__file__, "--config", str(settings_file), "--dry-run"],
+    # installed as the role's template makes it: the module's text, then the call of main()
+    with open(job.__file__) as handle:
+        script = handle.read() + '\n\nif __name__ == "__main__":\n    sys.exit(main())\n'
+    installed = tmp_path / "nodeops-cert-renewal"
+    installed.write_text(script)
+    proc = subprocess.run([sys.executable, "-S", str(installed), "--config", str(settings_file), "--dry-run"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env,
                           check=False)
     assert proc.returncode == job.EXIT_REFUSED, proc.stderr
