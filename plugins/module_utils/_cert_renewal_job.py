@@ -657,4 +657,3 @@ def main(argv=None, node=None, log=None):
         log(3, "refused: %s" % exc)
         return EXIT_REFUSED
     return run(settings, node or Node(settings), log, dry_run=args.dry_run)
-
