@@ -46,16 +46,36 @@ stage_lint() {
   copy_collection .cache/docsite/ansible_collections/nodeops/kubernetes || return 1
   tests/ci/docsite.sh .cache/docsite
 }
+# One scenario: its log goes to .cache/molecule/<scenario>.log and is printed whole when it ends
+# (under a lock, so that two scenarios' logs never interleave); its result to <scenario>.result.
+run_scenario() {
+  local scenario=$1 dir=.cache/molecule start res
+  start=$(date +%s)
+  if molecule test -s "$scenario" > "$dir/$scenario.log" 2>&1; then res=passed; else res=FAILED; fi
+  printf '  %-28s %-7s %5ss\n' "$scenario" "$res" "$(( $(date +%s) - start ))" > "$dir/$scenario.result"
+  ( flock 9; echo "=== molecule $scenario: $res ==="; cat "$dir/$scenario.log" ) 9> "$dir/print.lock"
+}
+# Every scenario under extensions/molecule/, each on a lab of its own (own containers, port and
+# directory), NODEOPS_MOLECULE_JOBS (default 2) at a time: most of a scenario's time is spent
+# waiting for kubelets, static pods and drains, which a second scenario's work can fill.
 stage_molecule() {
-  local failed=0 scenario start times=()
+  local jobs=${NODEOPS_MOLECULE_JOBS:-2} scenario scenarios=() failed=0
+  mkdir -p .cache/molecule && rm -f .cache/molecule/*.result .cache/molecule/*.log
   for scenario in extensions/molecule/*/; do
     scenario=$(basename "$scenario")
-    [ -f "extensions/molecule/$scenario/molecule.yml" ] || continue
-    start=$(date +%s)
-    if molecule test -s "$scenario"; then res=passed; else res=FAILED; failed=1; fi
-    times+=("$(printf '  %-28s %-7s %5ss' "$scenario" "$res" "$(( $(date +%s) - start ))")")
+    [ -f "extensions/molecule/$scenario/molecule.yml" ] && scenarios+=("$scenario")
   done
-  printf 'molecule scenarios:\n'; printf '%s\n' "${times[@]}"
+  for scenario in "${scenarios[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    run_scenario "$scenario" &
+  done
+  wait
+  printf 'molecule scenarios (%s at a time):\n' "$jobs"
+  for scenario in "${scenarios[@]}"; do
+    if [ -f ".cache/molecule/$scenario.result" ]; then cat ".cache/molecule/$scenario.result"
+    else printf '  %-28s %-7s\n' "$scenario" "no result"; fi
+    grep -q ' passed ' ".cache/molecule/$scenario.result" 2>/dev/null || failed=1
+  done
   return $failed
 }
 

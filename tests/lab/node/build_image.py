@@ -31,6 +31,7 @@ lab's containers.conf (the lab CLI does so).
 Standard library only; Python 3.9+.
 """
 import argparse
+import fcntl
 import glob
 import hashlib
 import os
@@ -408,14 +409,20 @@ def default_cache_dir():
 
 
 def ensure_image(k8s_dir, force=False, cache_dir=None):
-    """Build the image when its inputs changed; returns the hashed tag."""
+    """Build the image when its inputs changed; returns the hashed tag.
+
+    Labs brought up at the same time (Molecule scenarios run side by side) take turns here, under
+    a lock of the machine's, so the image is built once and never pruned under another's feet.
+    """
     tag = image_tag(k8s_dir)
-    if force or not image_exists(tag):
-        build(tag, os.path.abspath(cache_dir or default_cache_dir()), k8s_dir)
-    else:
-        log("%s is up to date (inputs unchanged), build skipped" % tag)
-    podman("tag", tag, IMAGE_REPO + ":latest", capture=True)
-    prune_old_images(tag)
+    with open(os.path.join(tempfile.gettempdir(), "nodeops-lab-node-image.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if force or not image_exists(tag):
+            build(tag, os.path.abspath(cache_dir or default_cache_dir()), k8s_dir)
+        else:
+            log("%s is up to date (inputs unchanged), build skipped" % tag)
+        podman("tag", tag, IMAGE_REPO + ":latest", capture=True)
+        prune_old_images(tag)
     return tag
 
 
