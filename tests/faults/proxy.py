@@ -617,8 +617,11 @@ class FaultProxy(object):
         body = await request.read() if request.body_exists else None
         url = URL(self.upstream.server + request.raw_path, encoded=True)
         try:
+            # A body without a Content-Type stays without one: kube-apiserver reads it as JSON, as the
+            # kubernetes client (which sends none on evictions) expects; aiohttp would call it octet-stream.
+            skip = () if "Content-Type" in headers else ("Content-Type",)
             upstream = await self._session.request(request.method, url, headers=headers, data=body,
-                                                   allow_redirects=False,
+                                                   allow_redirects=False, skip_auto_headers=skip,
                                                    server_hostname=self.upstream.tls_server_name)
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             record.finish("upstream error", 502)

@@ -212,6 +212,14 @@ def test_a_post_body_and_its_headers_reach_the_api_server_unchanged(api, proxy):
         == ("POST", body, "application/json", "kept")
 
 
+def test_a_body_without_a_content_type_is_forwarded_without_one(api, proxy):
+    """The kubernetes client sends evictions with no Content-Type; kube-apiserver then reads JSON."""
+    body = json.dumps({"kind": "Eviction", "metadata": {"name": "p"}})
+    response = get(proxy, "/echo", "POST", body=body)
+    echoed = json.loads(response.data)
+    assert (echoed["body"], echoed["content_type"]) == (body, None)
+
+
 def test_a_chunked_request_body_is_forwarded_whole(api, proxy):
     parts = [b'{"part": 1,', b' "part2": ', b'"end"}']
     response = client(proxy).request("PATCH", proxy.url + "/echo", body=iter(parts), chunked=True,
