@@ -26,9 +26,9 @@ def test_the_windows_daemonsets_pass_a_server_side_dry_run(cluster, template):
     text, docs = render_text(template, windows_node_cluster=found, windows_node_flannel_namespace=NAMESPACE)
     kinds = sorted(doc["kind"] for doc in docs)
     assert "DaemonSet" in kinds, kinds
-    proc = subprocess.run([cluster.kubectl_bin, "--kubeconfig", cluster.kubeconfig, "apply", "--server-side",
-                           "--dry-run=server", "--field-manager", "nodeops", "--validate=strict", "-o", "yaml",
-                           "-f", "-"], input=text, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    command = [cluster.kubectl_bin, "--kubeconfig", cluster.kubeconfig, "apply", "--server-side", "--dry-run=server",
+               "--field-manager", "nodeops", "--validate=strict", "--show-managed-fields", "-o", "yaml", "-f", "-"]
+    proc = subprocess.run(command, input=text, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr
     applied = [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
