@@ -5,7 +5,9 @@ bootstrap token Secret, waits for kube-controller-manager's bootstrap signer to 
 ``cluster-info`` ConfigMap with it, verifies that signature and computes the CA hash. A new lab
 node container that is not in the cluster then runs the real ``kubeadm join`` with exactly that
 token and hash and must become a Ready Node: the same cluster-side path a Windows host takes.
-The node, its container and the token are removed afterwards.
+The node, its container and the token are removed afterwards. Before it, the
+Windows preflight reads the same cluster and names what Windows nodes would lack
+(the lab runs no Flannel), with the fix.
 """
 
 import json
@@ -62,6 +64,50 @@ def run_module(cluster, tmp_path, state, **extra):
     if material.get("token"):
         assert material["token"] not in proc.stdout
     return material
+
+
+PREFLIGHT_PLAYBOOK = textwrap.dedent("""\
+    - name: Check the cluster side before a Windows node joins
+      hosts: localhost
+      gather_facts: false
+      tasks:
+        - name: Run the Windows preflight against the lab (problems as warnings)
+          nodeops.kubernetes.windows_cluster_preflight:
+            kubeconfig: "{{ kubeconfig }}"
+            on_problem: warn
+          register: preflight
+
+        - name: Keep the preflight's result for the test
+          ansible.builtin.copy:
+            content: "{{ preflight | to_json }}"
+            dest: "{{ out }}"
+            mode: "0600"
+    """)
+
+
+def run_preflight(cluster, tmp_path):
+    playbook = tmp_path / "preflight.yml"
+    playbook.write_text(PREFLIGHT_PLAYBOOK)
+    out = tmp_path / "preflight.json"
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, str(playbook), "-e", json.dumps(dict(kubeconfig=cluster.kubeconfig,
+                                                                                   out=str(out)))],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_the_preflight_reads_the_cluster_and_names_what_windows_nodes_lack(cluster, tmp_path):
+    """The lab runs no Flannel: the preflight says so, with the fix, and still reads what the join needs."""
+    found = run_preflight(cluster, tmp_path)
+    from kubernetes import client  # pylint: disable=import-outside-toplevel
+    assert found["cluster_version"] == client.VersionApi(cluster.core.api_client).get_code().git_version
+    assert found["service_cidr"] == lab_cli.SERVICE_SUBNET
+    errors = [f for f in found["findings"] if f["status"] == "error"]
+    assert errors and all(f["message"] and f["fix"] for f in errors), found["findings"]
+    assert any("flannel" in f["message"].lower() for f in errors), errors
+    assert len(found["problems"]) == len(errors), found["problems"]
 
 
 @pytest.fixture
