@@ -26,6 +26,11 @@ REQUEST_TIMEOUT_FLOOR = 2
 # certificate renewal). Writes are not repeated here.
 READ_RETRY_SECONDS = 90
 READ_RETRY_INTERVAL = 3
+# A read refused with 401 or 403 is tried again for this long: an API server that has just restarted
+# answers before its authorizer has loaded the RBAC bindings, and refuses users it will accept seconds
+# later (kubeadm's admin is authorized by a ClusterRoleBinding, not by system:masters). A user the
+# bindings really lack gets the same clear refusal, this much later.
+AUTH_RETRY_SECONDS = 30
 
 
 def _decode(response):
@@ -117,21 +122,30 @@ class KubernetesDrainClient(object):
     def _call(self, action, method, *args, **kwargs):
         kwargs.setdefault("_preload_content", False)
         is_read = getattr(method, "__name__", "").startswith(("read_", "list_"))
-        deadline = time.monotonic() + READ_RETRY_SECONDS
+        started = time.monotonic()
         while True:
             kwargs["_request_timeout"] = self._request_timeout(self._left())
             try:
                 return _decode(method(*args, **kwargs))
             except Exception as exc:  # pylint: disable=broad-except
-                api_error = isinstance(exc, _k8s.ApiException)
-                unreachable = not api_error and isinstance(exc, (_k8s.Urllib3HTTPError, OSError))
+                window = self._retry_window(exc) if is_read else 0
                 pause = READ_RETRY_INTERVAL
                 left = self._left()
                 if left is not None:
                     pause = min(pause, left)
-                if not (is_read and unreachable and time.monotonic() < deadline and pause > 0):
+                if not (time.monotonic() - started < window and pause > 0):
                     self._raise(action, exc)
             time.sleep(pause)
+
+    @staticmethod
+    def _retry_window(exc):
+        """How long a read that failed this way is tried again: unreachable, or refused while authorizing."""
+        if isinstance(exc, _k8s.ApiException):
+            refused = getattr(exc, "status", None) in (401, 403)
+            if refused and "NamespaceTerminating" not in (getattr(exc, "body", None) or ""):
+                return AUTH_RETRY_SECONDS
+            return 0
+        return READ_RETRY_SECONDS if isinstance(exc, (_k8s.Urllib3HTTPError, OSError)) else 0
 
     def _raise(self, action, exc):
         """Raise the NodeOpsError of a failed call (404, 409, 410, 429 and 500 keep their status)."""
