@@ -90,10 +90,9 @@ def run_preflight(cluster, tmp_path):
     playbook.write_text(PREFLIGHT_PLAYBOOK)
     out = tmp_path / "preflight.json"
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, str(playbook), "-e", json.dumps(dict(kubeconfig=cluster.kubeconfig,
-                                                                                   out=str(out)))],
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
-                          check=False)
+    extravars = json.dumps(dict(kubeconfig=cluster.kubeconfig, out=str(out)))
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, str(playbook), "-e", extravars], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     return json.loads(out.read_text())
 
