@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nodeops.kubernetes contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the certificate renewal: ``cert_renewal_plan`` and ``cert_renewal_outcome``.
+"""Filters of the certificate renewal: ``cert_renewal_plan``, ``cert_renewal_outcome`` and ``cert_renewal_pod_ready``.
 
 Thin wrappers over ``plugins/module_utils/_cert_renewal.py``; documented in the ``.yml`` files beside this file.
 """
@@ -36,8 +36,20 @@ def cert_renewal_outcome(plan, expiry_after):
                                  % exc)
 
 
+def cert_renewal_pod_ready(pod, since):
+    """Whether a mirror pod runs again, Ready, as containers started at or after ``since`` (the node's clock)."""
+    try:
+        ready, why = _cert_renewal.pod_ready_since(pod or {}, since)
+    except NodeOpsError as exc:
+        raise AnsibleFilterError("cert_renewal_pod_ready: %s" % exc.message)
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError("cert_renewal_pod_ready: expects a Pod as the API returns it (%s)" % exc)
+    return {"ready": ready, "why": why}
+
+
 class FilterModule(object):
     """The certificate renewal filters of nodeops.kubernetes."""
 
     def filters(self):
-        return {"cert_renewal_plan": cert_renewal_plan, "cert_renewal_outcome": cert_renewal_outcome}
+        return {"cert_renewal_plan": cert_renewal_plan, "cert_renewal_outcome": cert_renewal_outcome,
+                "cert_renewal_pod_ready": cert_renewal_pod_ready}

@@ -421,5 +421,31 @@ def pod_ready_again(pod, old_container_ids):
     return True, "Running and Ready as new container(s)"
 
 
+def _rfc3339(text):
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        raise NodeOpsError("%r is not an RFC 3339 UTC time such as 2026-12-01T12:25:00Z" % (text,))
+
+
+def pod_ready_since(pod, since):
+    """Whether a mirror pod is Running and Ready with every container started at or after ``since``.
+
+    ``since`` is an RFC 3339 UTC time read from the node's clock before the restart. A Ready status from before
+    the restart (the kubelet cannot update it while the API server is down) does not count. Returns
+    ``(ready, why_not)``.
+    """
+    start = _rfc3339(since)
+    ok, why = pod_ready_again(pod, ())
+    if not ok:
+        return False, why
+    for container in pod["status"]["containerStatuses"]:
+        started = container["state"]["running"].get("startedAt")
+        if not started or _rfc3339(started) < start:
+            return False, "container %s started at %s, before the restart at %s" % (
+                container.get("name"), started, since)
+    return True, "Running and Ready as container(s) started since %s" % since
+
+
 def seconds_since(start):
     return round((datetime.datetime.now(datetime.timezone.utc) - start).total_seconds(), 2)

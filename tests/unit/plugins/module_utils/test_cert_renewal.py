@@ -252,6 +252,31 @@ def test_a_static_pod_counts_as_back_only_when_ready_with_new_containers(pod, ok
     assert ready is ok and why in reason
 
 
+def started_at(when, ready="True"):
+    pod = mirror(ready=ready)
+    pod["status"]["containerStatuses"][0]["state"] = {"running": {"startedAt": when}} if when else {"running": {}}
+    return pod
+
+
+@pytest.mark.parametrize("pod, ok, why", [
+    # The status of before the restart, never updated while the API server was down.
+    (started_at("2026-12-01T12:20:47Z"), False, "started at 2026-12-01T12:20:47Z, before the restart"),
+    (started_at("2026-12-01T12:26:01Z", ready="False"), False, "not Ready"),
+    (started_at(None), False, "started at None"),
+    ({}, False, "does not exist"),
+    (started_at("2026-12-01T12:25:00Z"), True, "started since 2026-12-01T12:25:00Z"),
+    (started_at("2026-12-01T12:26:01Z"), True, "Running and Ready"),
+])
+def test_a_restored_static_pod_counts_only_as_containers_started_after_the_restore(pod, ok, why):
+    ready, reason = cr.pod_ready_since(pod, "2026-12-01T12:25:00Z")
+    assert ready is ok and why in reason
+
+
+def test_the_restore_time_must_be_an_rfc3339_utc_time():
+    with pytest.raises(NodeOpsError, match="not an RFC 3339 UTC time"):
+        cr.pod_ready_since(started_at("2026-12-01T12:26:01Z"), "Tue Dec  1 12:25:00 UTC 2026")
+
+
 def test_the_manifest_names_the_binary_to_look_for():
     command = ["/usr/local/bin/kube-apiserver", "--x"]
     manifest = {"spec": {"containers": [{"name": "kube-apiserver", "command": command}]}}
