@@ -263,8 +263,8 @@ def switch_to_containerd(text, path, kubelet_version, endpoint=CONTAINERD_ENDPOI
     stray = [flag["value"] for flag in flags if flag["name"] is None]
     if stray:
         raise NodeOpsError(
-            "%s holds words that are not kubelet flags: %s; the file is left untouched. Fix it and run again"
-            % (where, ", ".join(stray)), path=path)
+            "%s holds words that are not kubelet flags: %s; the file is left untouched. Write every flag as "
+            "--name=value (or --name value) and run again" % (where, ", ".join(stray)), path=path)
     before = flags_dict(flags)
     set_flags = {"container-runtime-endpoint": endpoint}
     if endpoint_in_config_file(kubelet_version) and "container-runtime-endpoint" not in before:

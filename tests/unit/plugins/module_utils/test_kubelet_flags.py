@@ -173,3 +173,12 @@ def test_a_line_that_is_not_an_assignment_is_refused_naming_the_line_and_the_fix
 def test_other_assignments_and_export_lines_are_still_read():
     text = 'export OTHER=1\nKUBELET_KUBEADM_ARGS="--container-runtime=docker"\nSPACED=a b\n'
     assert kf.read_flags(text, "flags.env") == {"container-runtime": "docker"}
+
+
+def test_words_that_are_not_flags_are_refused_saying_how_flags_are_written():
+    text = 'KUBELET_KUBEADM_ARGS="container-runtime=docker --v=2"\n'
+    with pytest.raises(NodeOpsError) as err:
+        kf.switch_to_containerd(text, "flags.env", "v1.23.17")
+    assert err.value.message == ("flags.env (KUBELET_KUBEADM_ARGS) holds words that are not kubelet flags: "
+                                 "container-runtime=docker; the file is left untouched. Write every flag as "
+                                 "--name=value (or --name value) and run again")
