@@ -107,7 +107,8 @@ class ActionModule(NodeOpsActionBase):
         try:
             binary = _cert_renewal.manifest_binary(yaml.safe_load(text), manifest)
         except yaml.YAMLError as exc:
-            raise NodeOpsError("%s is not valid YAML (%s); the kubelet cannot run it either" % (manifest, exc))
+            raise NodeOpsError("%s is not valid YAML (%s); the kubelet cannot run it either. %s"
+                               % (manifest, exc, _cert_renewal.MANIFEST_FIX), path=manifest)
         if args["wait_for"] == "node":
             return self._restart_proved_on_node(args, static_pod, manifest, aside, binary)
         # The containers of before must be known, or any container would count as new afterwards.

@@ -26,6 +26,7 @@ import traceback
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_renewal_job import is_due
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._kubeconfig import check_kubeconfig_data
 
 try:
     from cryptography import x509
@@ -185,6 +186,9 @@ def certificate_info(cert):
     }
 
 
+KUBECONFIG_FIX = "restore it from a backup or regenerate it with 'kubeadm init phase kubeconfig'"
+
+
 def kubeconfig_client_certificate(text, source, read_file=None):
     """The client certificate (PEM bytes) of the current context's user of a kubeconfig text.
 
@@ -195,12 +199,15 @@ def kubeconfig_client_certificate(text, source, read_file=None):
     if yaml is None:  # pragma: no cover
         raise NodeOpsError("PyYAML is required to read kubeconfig files")
     try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
         config = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise NodeOpsError("%s is not a readable kubeconfig (YAML error: %s); restore it from a backup or "
-                           "regenerate it with 'kubeadm init phase kubeconfig'" % (source, exc), path=source)
-    if not isinstance(config, dict):
-        raise NodeOpsError("%s is not a kubeconfig (not a YAML mapping)" % source, path=source)
+        raise NodeOpsError("%s is not a readable kubeconfig (YAML error: %s); %s" % (source, exc, KUBECONFIG_FIX),
+                           path=source)
+    try:
+        check_kubeconfig_data(config, source, root, single=False, general=KUBECONFIG_FIX)
+    except NodeOpsError as exc:
+        raise NodeOpsError(exc.message, path=source)
     users = dict((u.get("name"), u.get("user") or {}) for u in config.get("users") or [] if isinstance(u, dict))
     contexts = dict((c.get("name"), c.get("context") or {}) for c in config.get("contexts") or []
                     if isinstance(c, dict))
@@ -209,8 +216,9 @@ def kubeconfig_client_certificate(text, source, read_file=None):
     if user is None:
         user = next(iter(users.values()), None)
     if not user:
-        raise NodeOpsError("%s has no user with credentials (users: %s)" % (source, ", ".join(sorted(
-            str(name) for name in users)) or "none"), path=source)
+        names = ", ".join(sorted(str(name) for name in users)) or "none"
+        raise NodeOpsError("%s has no user with credentials (users: %s); %s" % (source, names, KUBECONFIG_FIX),
+                           path=source)
     if user.get("client-certificate-data"):
         try:
             return base64.b64decode(user["client-certificate-data"])

@@ -379,15 +379,21 @@ def health_answer(stdout):
                                          " ".join(str(answer.get("body") or "").split())[:200])
 
 
+MANIFEST_FIX = ("Restore it from a backup (kubeadm upgrade keeps copies under /etc/kubernetes/tmp) or "
+                "regenerate it with 'kubeadm init phase control-plane <component>' ('kubeadm init phase etcd "
+                "local' for etcd), then run again")
+
+
 def manifest_binary(manifest, source):
     """argv[0] basename of the first container of a static pod manifest (a dict)."""
     try:
         container = manifest["spec"]["containers"][0]
         argv0 = (container.get("command") or [container.get("name")])[0]
-    except (KeyError, IndexError, TypeError):
-        raise NodeOpsError("%s is not a static pod manifest with a container; check the file" % source,
+        return argv0.rsplit("/", 1)[-1]
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise NodeOpsError("%s is not a static pod manifest with a container (spec.containers[0] with a command "
+                           "or a name); the kubelet cannot run it either. %s" % (source, MANIFEST_FIX),
                            path=source)
-    return argv0.rsplit("/", 1)[-1]
 
 
 def pod_containers(pod):

@@ -145,7 +145,8 @@ def schema_version(doc, source):
     version = _unwrap(doc.get("version", 1))
     if isinstance(version, bool) or not isinstance(version, int):
         raise NodeOpsError("%s: the top-level 'version' must be an integer (2 for containerd 1.x, 3 for "
-                           "containerd 2.x), found %r; fix the file and run again" % (source, version),
+                           "containerd 2.x), found %r; write it as version = 2 or version = 3 (no quotes) and "
+                           "run again; the file is left untouched" % (source, version),
                            path=source)
     return version
 
@@ -290,11 +291,36 @@ def check_disabled_plugins(doc, source):
         )
 
 
+def _dotted(path):
+    return ".".join('"%s"' % part if "." in part else part for part in path)
+
+
+def check_tables(doc, version, source):
+    """Refuse a key on the way to the edited settings that is not a table (``plugins = "cri"``).
+
+    containerd refuses such a file too; generating a config would replace the value with the default's
+    table, and editing it would have to guess what was meant.
+    """
+    if version not in SCHEMAS:
+        return
+    for key_path in SCHEMAS[version].values():
+        for depth in range(1, len(key_path)):
+            value = _unwrap(_get(doc, key_path[:depth]))
+            if value is not None and not isinstance(value, dict):
+                key = _dotted(key_path[:depth])
+                raise NodeOpsError(
+                    "%s: '%s' is %s (%s); containerd reads it as a table of settings. Write it as a table "
+                    "([%s] ...) or remove it, then run again; the file is left untouched"
+                    % (source, key, _toml_kind(value), tomlkit.item(value).as_string(), key),
+                    path=source, key=key,
+                )
+
+
 def _check_registry(doc, version, config_path, source):
     key_path = SCHEMAS[version]["registry"] + ("mirrors",)
     mirrors = _unwrap(_get(doc, key_path))
     if config_path and mirrors is not None and not isinstance(mirrors, dict):
-        key = ".".join('"%s"' % part if "." in part else part for part in key_path)
+        key = _dotted(key_path)
         raise NodeOpsError(
             "%s: %s is %s (%s), not a table of registries; containerd cannot read it, and refuses 'mirrors' "
             "together with 'config_path' anyway. Remove it (mirrors go to hosts.toml files under %s) and run "
@@ -335,8 +361,14 @@ def _apply(doc, version, source, systemd_cgroup, sandbox_image, config_path, ena
                 runtime["options"] = _new_table(runtime, {"SystemdCgroup": systemd_cgroup})
                 touched.append(name)
             elif not isinstance(options, dict):
-                raise NodeOpsError("%s: the options of runtime %r are not a table; fix the file and run again"
-                                   % (source, name), path=source)
+                key = _dotted(SCHEMAS[version]["runtimes"] + (name, "options"))
+                raise NodeOpsError(
+                    "%s: the options of runtime %r are %s (options = %s); containerd reads them as a table. "
+                    "Write them as a table ([%s] with SystemdCgroup = true or false) or remove the key, then run "
+                    "again; the file is left untouched"
+                    % (source, name, _toml_kind(_unwrap(options)), tomlkit.item(_unwrap(options)).as_string(), key),
+                    path=source, key=key,
+                )
             elif _unwrap(options.get("SystemdCgroup")) is not systemd_cgroup:
                 _set_key(options, "SystemdCgroup", systemd_cgroup)
                 touched.append(name)
@@ -419,6 +451,7 @@ def edit_containerd_text(text, source, systemd_cgroup=None, sandbox_image=None, 
     doc = parse_toml(text if text is not None else "", source)
     version = schema_version(doc, source)
     check_disabled_plugins(doc, source)
+    check_tables(doc, version, source)
     reason = generation_reason(text, doc, version, systemd_cgroup)
     original_values = read_settings(doc, version) if version in SCHEMAS else {
         "systemd_cgroup": {}, "sandbox_image": None, "config_path": None,

@@ -182,6 +182,11 @@ def merge_hosts_toml(text, path, server, hosts):
         raise NodeOpsError("%s is not valid TOML (%s); the file is left untouched. Fix or remove it and run again"
                            % (path, exc), path=path)
     before = document.unwrap()
+    if "server" in document and not isinstance(before["server"], str):
+        raise NodeOpsError("%s: 'server' is %s (server = %s), not the URL of the registry; the file is left "
+                           "untouched. Write it as a URL in quotes (server = \"%s\") or remove it and run again"
+                           % (path, _toml_kind(document["server"]), document.item("server").as_string(), server),
+                           path=path, key="server")
     warnings = []
     if "server" not in document:
         document.add("server", server)

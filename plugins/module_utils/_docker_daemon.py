@@ -17,6 +17,15 @@ CGROUP_DRIVER_OPT = "native.cgroupdriver"
 CGROUP_DRIVERS = ("systemd", "cgroupfs")
 
 
+def _json_kind(value):
+    """Name the JSON type of a parsed value for a message: 'a list', 'a number', ..."""
+    for kind, name in ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"),
+                       (list, "a list"), (dict, "an object")):
+        if isinstance(value, kind):
+            return name
+    return "null"
+
+
 def parse_daemon_json(text, path):
     """Parse the text of a daemon.json; an empty text is ``{}``."""
     if text is None or not text.strip():
@@ -32,8 +41,9 @@ def parse_daemon_json(text, path):
         )
     if not isinstance(data, dict):
         raise NodeOpsError(
-            "%s must hold a JSON object ({...}), found %s; the file is left untouched. Fix it and run again"
-            % (path, type(data).__name__),
+            "%s must hold a JSON object ({...}), found %s; dockerd would refuse to start with it too. The file is "
+            "left untouched; write it as an object of settings, for example {\"exec-opts\": "
+            "[\"native.cgroupdriver=systemd\"]}, and run again" % (path, _json_kind(data)),
             path=path,
         )
     return data
@@ -51,7 +61,9 @@ def read_text(path):
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NodeOpsError("%s is not UTF-8 text (%s); the file is left untouched" % (path, exc), path=path)
+        raise NodeOpsError("%s is not UTF-8 text (%s); the file is left untouched. Check that path points at "
+                           "the configuration file and restore it from a backup if it was damaged" % (path, exc),
+                           path=path)
 
 
 def read_daemon_json(path=DEFAULT_PATH):
@@ -64,7 +76,10 @@ def cgroup_driver_entries(data, path=DEFAULT_PATH):
     opts = data.get("exec-opts", [])
     if not isinstance(opts, list) or not all(isinstance(opt, str) for opt in opts):
         raise NodeOpsError(
-            "%s: 'exec-opts' must be a list of strings, found %r; fix it and run again" % (path, opts), path=path)
+            "%s: 'exec-opts' must be a list of strings, found %s; dockerd would refuse to start with it too. The "
+            "file is left untouched; write it as a list of strings, for example \"exec-opts\": "
+            "[\"native.cgroupdriver=systemd\"], and run again" % (path, json.dumps(opts)),
+            path=path, key="exec-opts")
     values = []
     for opt in opts:
         name, sep, value = opt.partition("=")

@@ -18,6 +18,7 @@ import traceback
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._kubeconfig import YAML_ERRORS, check_kubeconfig
 
 try:
     from kubernetes import client as k8s_client
@@ -47,6 +48,9 @@ except ImportError:
     def make_headers(**kwargs):  # pylint: disable=missing-function-docstring,unused-argument
         return {}
 
+
+# What the client raises for a kubeconfig it cannot read (besides its own ConfigException).
+LOAD_ERRORS = (ConfigException, OSError, ValueError, TypeError, AttributeError, KeyError) + YAML_ERRORS
 
 PROXY_HEADERS_SPEC = dict(
     proxy_basic_auth=dict(type="str", no_log=True,
@@ -136,10 +140,14 @@ def build_configuration(params):
     configuration = k8s_client.Configuration()
     uses_kubeconfig = params.get("kubeconfig") or params.get("context") or not params.get("host")
     if uses_kubeconfig:
+        explicit = params.get("kubeconfig") or params.get("context") or params.get("host")
+        if explicit:
+            # A kubeconfig the client would misread is named with its line and the fix.
+            check_kubeconfig(params)
         try:
             _load_kubeconfig(params, configuration)
-        except (ConfigException, OSError, ValueError, TypeError) as exc:
-            if params.get("kubeconfig") or params.get("context") or params.get("host"):
+        except LOAD_ERRORS as exc:
+            if explicit:
                 raise NodeOpsError(
                     "cannot load %s (context %s): %s; check the path and the context name, or give "
                     "host and api_key instead" % (_connection_target(params), params.get("context") or "current", exc)
@@ -147,6 +155,8 @@ def build_configuration(params):
             try:
                 k8s_config.load_incluster_config(client_configuration=configuration)
             except ConfigException:
+                # Not in a cluster either: a default kubeconfig that exists but is broken is the cause.
+                check_kubeconfig(params)
                 raise NodeOpsError(
                     "no Kubernetes connection configured: no kubeconfig found (%s) and not running in a cluster; "
                     "set kubeconfig (or K8S_AUTH_KUBECONFIG), or host and api_key" % exc

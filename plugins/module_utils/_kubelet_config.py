@@ -37,6 +37,81 @@ API_GROUP = "kubelet.config.k8s.io"
 DEFAULT_CGROUP_DRIVER = "cgroupfs"
 
 
+# The types the kubelet requires of the fields operators (and this collection) touch most. A file that
+# holds another type makes the kubelet refuse to start, so an edit that would keep or write one is refused.
+_STRING = ("a string", lambda v: isinstance(v, str))
+_INTEGER = ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
+_BOOLEAN = ("a boolean (true or false)", lambda v: isinstance(v, bool))
+_STRINGS = ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v))
+_STRING_MAP = ("a mapping of names to strings",
+               lambda v: isinstance(v, dict) and all(isinstance(i, str) for i in v.values()))
+_BOOLEAN_MAP = ("a mapping of names to booleans",
+                lambda v: isinstance(v, dict) and all(isinstance(i, bool) for i in v.values()))
+_MAPPING = ("a mapping", lambda v: isinstance(v, dict))
+FIELD_TYPES = {
+    "cgroupDriver": ("a string (systemd or cgroupfs)", lambda v: v in ("systemd", "cgroupfs")),
+    "clusterDNS": ("a list of IP addresses (clusterDNS: [10.96.0.10])", _STRINGS[1]),
+    "clusterDomain": _STRING,
+    "containerRuntimeEndpoint": _STRING,
+    "resolvConf": _STRING,
+    "staticPodPath": _STRING,
+    "address": _STRING,
+    "cgroupRoot": _STRING,
+    "maxPods": _INTEGER,
+    "podPidsLimit": _INTEGER,
+    "port": _INTEGER,
+    "readOnlyPort": _INTEGER,
+    "healthzPort": _INTEGER,
+    "failSwapOn": _BOOLEAN,
+    "rotateCertificates": _BOOLEAN,
+    "serverTLSBootstrap": _BOOLEAN,
+    "cgroupsPerQOS": _BOOLEAN,
+    "protectKernelDefaults": _BOOLEAN,
+    "tlsCipherSuites": _STRINGS,
+    "enforceNodeAllocatable": _STRINGS,
+    "evictionHard": _STRING_MAP,
+    "evictionSoft": _STRING_MAP,
+    "systemReserved": _STRING_MAP,
+    "kubeReserved": _STRING_MAP,
+    "featureGates": _BOOLEAN_MAP,
+    "authentication": _MAPPING,
+    "authorization": _MAPPING,
+}
+
+
+def _kind_of(value):
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                       (list, "a list"), (dict, "a mapping")):
+        if isinstance(value, kind):
+            return name
+    return "null"
+
+
+def check_field_types(data, root, source, settings):
+    """Refuse a known field whose value the kubelet cannot read, in ``data`` (the planned document).
+
+    A wrong value given in ``settings`` is the task's error; one read from the file (and not replaced by
+    ``settings``) is the file's, named with its line.
+    """
+    lines = dict((k.value, k.start_mark.line + 1) for k, _v in root.value)
+    for name in sorted(data):
+        if name not in FIELD_TYPES or FIELD_TYPES[name][1](data[name]):
+            continue
+        expected = FIELD_TYPES[name][0]
+        if name in settings:
+            raise NodeOpsError(
+                "settings.%s is %r (%s), but the kubelet reads %s; %s is left untouched. Give settings.%s as %s "
+                "and run again" % (name, data[name], _kind_of(data[name]), expected, source, name, expected),
+                path=source, field=name,
+            )
+        raise NodeOpsError(
+            "%s: the field %s is %r (%s, line %d), but the kubelet reads %s and would refuse to start with it. "
+            "The file is left untouched; fix the value by hand (or set it with settings) and run again"
+            % (source, name, data[name], _kind_of(data[name]), lines.get(name, 0), expected),
+            path=source, field=name,
+        )
+
+
 class KubeletEdit(object):
     """Outcome of :func:`edit_kubelet_text`."""
 
@@ -250,6 +325,7 @@ def edit_kubelet_text(text, settings, remove=None, source="kubelet configuration
     touched = list(settings) + [name for name in remove if name not in settings]
     before = dict((name, copy.deepcopy(data.get(name))) for name in touched)
     expected, sorted_file = _plan(data, settings, remove)
+    check_field_types(expected, root, source, settings)
     after = dict((name, copy.deepcopy(expected.get(name))) for name in touched)
     if _same(expected, data):
         return KubeletEdit(False, before, after, text)

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import shlex
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
@@ -51,6 +52,8 @@ CNI_DEFAULTS = {
 # Characters that need no quoting inside a double-quoted value read by
 # systemd's EnvironmentFile= and split again by ExecStart's $VARIABLE.
 _UNSAFE_IN_VALUE = set(" \t\n\"'\\$`")
+# What systemd's EnvironmentFile= reads as an assignment: a variable name, then "=".
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def parse_version(text):
@@ -96,6 +99,11 @@ def find_variable(text, variable, path):
         words = split_words(stripped, "%s line %d" % (path, index + 1))
         if words and words[0] == "export":
             words = words[1:]
+        if not words or not _ASSIGNMENT.match(words[0]):
+            raise NodeOpsError(
+                "%s line %d is not a VARIABLE=value assignment (%s); systemd skips such a line, so the kubelet "
+                "does not get what it holds. The file is left untouched; write it as %s=\"...\" (or comment it "
+                "out with #) and run again" % (path, index + 1, stripped, variable), path=path, line=index + 1)
         if len(words) != 1:
             continue
         name, sep, value = words[0].partition("=")
@@ -255,8 +263,8 @@ def switch_to_containerd(text, path, kubelet_version, endpoint=CONTAINERD_ENDPOI
     stray = [flag["value"] for flag in flags if flag["name"] is None]
     if stray:
         raise NodeOpsError(
-            "%s holds words that are not kubelet flags: %s; the file is left untouched. Fix it and run again"
-            % (where, ", ".join(stray)), path=path)
+            "%s holds words that are not kubelet flags: %s; the file is left untouched. Write every flag as "
+            "--name=value (or --name value) and run again" % (where, ", ".join(stray)), path=path)
     before = flags_dict(flags)
     set_flags = {"container-runtime-endpoint": endpoint}
     if endpoint_in_config_file(kubelet_version) and "container-runtime-endpoint" not in before:

@@ -238,3 +238,25 @@ def test_now_defaults_to_the_current_time():
     assert abs(datetime.datetime.strptime(result["now"], "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=datetime.timezone.utc) - datetime.datetime.now(datetime.timezone.utc)).total_seconds() < 120
     assert os.sep
+
+
+@pytest.mark.parametrize("user, message", [
+    ("users: admin\n", "has 'users' as a string (line 1), not a list"),
+    ("users:\n- name: admin\n  user:\n    client-certificate: 5\n",
+     "has users[0].user.client-certificate (admin) as an integer: 5"),
+    ("users:\n- name: admin\n  user:\n    client-certificate-data: [a]\n",
+     "has users[0].user.client-certificate-data (admin) as a list: ['a']"),
+])
+def test_a_kubeconfig_with_fields_of_the_wrong_type_is_refused_with_the_fix(user, message):
+    with pytest.raises(NodeOpsError) as err:
+        ce.kubeconfig_client_certificate(user, "/etc/kubernetes/admin.conf")
+    assert err.value.message.startswith("the kubeconfig /etc/kubernetes/admin.conf " + message)
+    assert err.value.message.endswith("restore it from a backup or regenerate it with 'kubeadm init phase kubeconfig'")
+    assert err.value.details == {"path": "/etc/kubernetes/admin.conf"}
+
+
+def test_a_kubeconfig_without_users_says_how_to_get_one_back():
+    with pytest.raises(NodeOpsError) as err:
+        ce.kubeconfig_client_certificate("users: []\n", "/etc/kubernetes/admin.conf")
+    assert err.value.message == ("/etc/kubernetes/admin.conf has no user with credentials (users: none); restore it "
+                                 "from a backup or regenerate it with 'kubeadm init phase kubeconfig'")

@@ -330,3 +330,13 @@ def test_the_health_check_asks_a_real_endpoint_without_a_proxy():
             assert cr.health_answer(out)[0] is healthy, out
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("manifest", [["kube-apiserver"], {"spec": {"containers": "kube-apiserver"}},
+                                      {"spec": {"containers": [{"command": 5}]}}])
+def test_a_manifest_of_the_wrong_shape_is_refused_with_the_fix(manifest):
+    with pytest.raises(NodeOpsError) as err:
+        cr.manifest_binary(manifest, "/etc/kubernetes/manifests/kube-apiserver.yaml")
+    assert err.value.message.startswith("/etc/kubernetes/manifests/kube-apiserver.yaml is not a static pod manifest "
+                                        "with a container")
+    assert "regenerate it with 'kubeadm init phase control-plane <component>'" in err.value.message

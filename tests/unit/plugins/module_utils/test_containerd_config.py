@@ -245,3 +245,31 @@ def test_systemd_cgroup_false_switches_back_to_cgroupfs():
 ])
 def test_effective_systemd_cgroup_reads_plain_parsed_data(name, version, expected):
     assert effective_systemd_cgroup(tomlkit.parse(fixture(name)).unwrap()) == (version, expected)
+
+
+@pytest.mark.parametrize("text, key, kind", [
+    ('version = 2\nplugins = "cri"\n', "plugins", "a string"),
+    ('version = 2\n[plugins]\n"io.containerd.grpc.v1.cri" = 1\n', 'plugins."io.containerd.grpc.v1.cri"',
+     "an integer"),
+    ('version = 3\n[plugins."io.containerd.cri.v1.images"]\npinned_images = ["x"]\n',
+     'plugins."io.containerd.cri.v1.images".pinned_images', "an array"),
+])
+def test_a_key_on_the_way_to_the_settings_that_is_not_a_table_is_refused(text, key, kind):
+    def no_default():
+        raise AssertionError("a file that cannot be read must not be replaced by a generated one")
+
+    with pytest.raises(NodeOpsError) as err:
+        edit_containerd_text(text, "config.toml", systemd_cgroup=True, default_text=no_default)
+    assert err.value.message.startswith("config.toml: '%s' is %s (" % (key, kind))
+    assert "Write it as a table ([%s] ...) or remove it" % key in err.value.message
+    assert err.value.details["key"] == key
+
+
+def test_runtime_options_that_are_not_a_table_are_refused_with_the_fix():
+    text = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+            'runtime_type = "io.containerd.runc.v2"\noptions = "fast"\n')
+    with pytest.raises(NodeOpsError) as err:
+        edit_containerd_text(text, "config.toml", systemd_cgroup=True)
+    assert err.value.message.startswith("config.toml: the options of runtime 'runc' are a string "
+                                        "(options = \"fast\"); containerd reads them as a table.")
+    assert "SystemdCgroup = true or false" in err.value.message

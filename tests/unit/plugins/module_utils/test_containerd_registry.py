@@ -178,3 +178,16 @@ def test_no_proxy_settings_means_no_dropin():
 
 def test_quotes_and_backslashes_in_a_proxy_are_escaped():
     assert 'Environment="HTTPS_PROXY=http://a\\"b\\\\c"' in cr.render_proxy_dropin(None, 'http://a"b\\c')
+
+
+@pytest.mark.parametrize("value, kind", [("5", "an integer"), ("true", "a boolean"), ('["a"]', "an array")])
+def test_a_server_that_is_not_a_url_is_refused_naming_the_file_and_the_fix(value, kind):
+    text = "server = %s\n" % value
+    with pytest.raises(NodeOpsError) as err:
+        cr.merge_hosts_toml(text, "/etc/containerd/certs.d/docker.io/hosts.toml", "https://registry-1.docker.io",
+                            [])
+    assert err.value.message == (
+        "/etc/containerd/certs.d/docker.io/hosts.toml: 'server' is %s (server = %s), not the URL of the registry; "
+        "the file is left untouched. Write it as a URL in quotes (server = \"https://registry-1.docker.io\") or "
+        "remove it and run again" % (kind, value))
+    assert err.value.details["key"] == "server"

@@ -82,6 +82,20 @@ def test_bad_files_are_refused_naming_the_file(name, message):
         edit_daemon_json(fixture(name), "/etc/docker/daemon.json", "systemd")
     assert err.value.message.startswith("/etc/docker/daemon.json")
     assert message in err.value.message
+    assert "left untouched" in err.value.message
+
+
+@pytest.mark.parametrize("text, message", [
+    ('["native.cgroupdriver=systemd"]', "must hold a JSON object ({...}), found a list"),
+    ('{"exec-opts": 5}', "'exec-opts' must be a list of strings, found 5"),
+    ('{"exec-opts": ["native.cgroupdriver=systemd", 5]}',
+     "'exec-opts' must be a list of strings, found [\"native.cgroupdriver=systemd\", 5]"),
+])
+def test_wrong_types_are_refused_with_an_example_of_the_right_one(text, message):
+    with pytest.raises(NodeOpsError) as err:
+        edit_daemon_json(text, "/etc/docker/daemon.json", "systemd")
+    assert message in err.value.message
+    assert '"exec-opts": ["native.cgroupdriver=systemd"]' in err.value.message
 
 
 def test_reading_a_missing_file_gives_an_empty_object(tmp_path):

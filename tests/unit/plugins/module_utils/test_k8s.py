@@ -143,7 +143,7 @@ def test_missing_kubeconfig_is_a_clear_error(tmp_path):
 def test_unknown_context_is_a_clear_error(kubeconfig):
     with pytest.raises(NodeOpsError) as err:
         _k8s.build_configuration({"kubeconfig": kubeconfig, "context": "missing"})
-    assert "context missing" in err.value.message
+    assert "has no context named 'missing' (the context option)" in err.value.message
 
 
 def test_api_error_becomes_a_message_naming_the_action():

@@ -90,9 +90,10 @@ def test_new_fields_go_to_the_end_of_an_unsorted_file():
 
 @pytest.mark.parametrize("value, expected", [("1", "'1'"), (True, "true"), ("true", "'true'"), (10, "10")])
 def test_values_keep_their_yaml_type(value, expected):
-    edit = edit_kubelet_text(fixture("kubeadm-config.yaml"), {"maxPods": value})
-    assert "maxPods: %s" % expected in edit.text
-    assert yaml.safe_load(edit.text)["maxPods"] == value
+    # A field whose type the editor does not check (maxPods must be an integer, see below).
+    edit = edit_kubelet_text(fixture("kubeadm-config.yaml"), {"exampleField": value})
+    assert "exampleField: %s" % expected in edit.text
+    assert yaml.safe_load(edit.text)["exampleField"] == value
 
 
 def test_a_string_is_not_the_same_as_a_boolean():
@@ -163,3 +164,36 @@ def test_str_subclasses_from_templating_are_written_as_plain_strings():
 @pytest.mark.parametrize("data, expected", [({}, "cgroupfs"), ({"cgroupDriver": "systemd"}, "systemd")])
 def test_the_kubelet_default_cgroup_driver_is_cgroupfs(data, expected):
     assert cgroup_driver(data) == expected
+
+
+def test_a_field_of_the_wrong_type_in_the_file_is_refused_naming_the_line_and_the_fix():
+    text = fixture("kubeadm-config.yaml").replace("cgroupDriver: cgroupfs", "cgroupDriver: 5")
+    line = text.splitlines().index("cgroupDriver: 5") + 1
+    with pytest.raises(NodeOpsError) as err:
+        edit_kubelet_text(text, {"maxPods": 50}, source="config.yaml")
+    assert err.value.message.startswith("config.yaml: the field cgroupDriver is 5 (an integer, line %d), but the "
+                                        "kubelet reads a string (systemd or cgroupfs)" % line)
+    assert "fix the value by hand (or set it with settings)" in err.value.message
+    assert err.value.details == {"path": "config.yaml", "field": "cgroupDriver"}
+
+
+def test_a_list_field_given_as_a_string_is_refused():
+    text = fixture("kubeadm-config.yaml") + "tlsCipherSuites: TLS_AES_128_GCM_SHA256\n"
+    with pytest.raises(NodeOpsError, match="the field tlsCipherSuites is 'TLS_AES_128_GCM_SHA256' "
+                                           r"\(a string, line \d+\), but the kubelet reads a list of strings"):
+        edit_kubelet_text(text, {"cgroupDriver": "systemd"})
+
+
+def test_a_setting_of_the_wrong_type_is_the_task_s_error():
+    with pytest.raises(NodeOpsError) as err:
+        edit_kubelet_text(fixture("kubeadm-config.yaml"), {"failSwapOn": "no"}, source="config.yaml")
+    assert err.value.message == ("settings.failSwapOn is 'no' (a string), but the kubelet reads a boolean (true or "
+                                 "false); config.yaml is left untouched. Give settings.failSwapOn as a boolean "
+                                 "(true or false) and run again")
+
+
+def test_a_wrong_value_in_the_file_may_be_replaced_by_a_setting():
+    text = fixture("kubeadm-config.yaml").replace("cgroupDriver: cgroupfs", "cgroupDriver: 5")
+    edit = edit_kubelet_text(text, {"cgroupDriver": "systemd"})
+    assert edit.before == {"cgroupDriver": 5} and edit.after == {"cgroupDriver": "systemd"}
+    assert yaml.safe_load(edit.text)["cgroupDriver"] == "systemd"

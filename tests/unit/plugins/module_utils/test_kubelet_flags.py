@@ -156,3 +156,29 @@ def test_from_1_27_an_endpoint_flag_already_there_is_corrected():
     assert plan["after"]["container-runtime-endpoint"] == ENDPOINT
     assert plan["set"] == [{"name": "container-runtime-endpoint", "before": "unix:///run/cri-dockerd.sock",
                             "after": ENDPOINT}]
+
+
+@pytest.mark.parametrize("line", ["--container-runtime=docker --network-plugin=cni", "KUBELET_KUBEADM_ARGS",
+                                  "1X=--v=2"])
+def test_a_line_that_is_not_an_assignment_is_refused_naming_the_line_and_the_fix(line):
+    text = "# kubeadm\n" + line + "\n"
+    with pytest.raises(NodeOpsError) as err:
+        kf.switch_to_containerd(text, "/var/lib/kubelet/kubeadm-flags.env", "v1.23.17")
+    assert err.value.message.startswith("/var/lib/kubelet/kubeadm-flags.env line 2 is not a VARIABLE=value "
+                                        "assignment (%s)" % line)
+    assert 'write it as KUBELET_KUBEADM_ARGS="..." (or comment it out with #)' in err.value.message
+    assert err.value.details["line"] == 2
+
+
+def test_other_assignments_and_export_lines_are_still_read():
+    text = 'export OTHER=1\nKUBELET_KUBEADM_ARGS="--container-runtime=docker"\nSPACED=a b\n'
+    assert kf.read_flags(text, "flags.env") == {"container-runtime": "docker"}
+
+
+def test_words_that_are_not_flags_are_refused_saying_how_flags_are_written():
+    text = 'KUBELET_KUBEADM_ARGS="container-runtime=docker --v=2"\n'
+    with pytest.raises(NodeOpsError) as err:
+        kf.switch_to_containerd(text, "flags.env", "v1.23.17")
+    assert err.value.message == ("flags.env (KUBELET_KUBEADM_ARGS) holds words that are not kubelet flags: "
+                                 "container-runtime=docker; the file is left untouched. Write every flag as "
+                                 "--name=value (or --name value) and run again")
