@@ -164,9 +164,11 @@ notes:
   - Runs where the Kubernetes API is reachable, normally on the controller (C(delegate_to=localhost)).
   - "RBAC permissions needed: C(get) and C(patch) on C(nodes); C(list) and C(get) on C(pods) in all namespaces;
     C(create) on C(pods/eviction) (or C(delete) on C(pods) with O(disable_eviction), or where the API server
-    offers no Eviction API); C(get) on C(daemonsets) (apps); C(list) on C(poddisruptionbudgets) (policy); with
-    O(state=uncordon) and O(ready_timeout), C(get) on C(leases) (coordination.k8s.io) in the namespace
-    C(kube-node-lease)."
+    offers no Eviction API); C(get) on C(daemonsets) (apps); with O(state=uncordon) and O(ready_timeout), C(get)
+    on C(leases) (coordination.k8s.io) in the namespace C(kube-node-lease). Recommended, not required: C(list) on
+    C(poddisruptionbudgets) (policy); without it a pod refused by a budget is tried again every
+    O(eviction_retry_interval), as C(kubectl drain) does, instead of as soon as its budget has room, and a failure
+    cannot name the budget."
   - A drain that completes leaves the node cordoned; run the module with O(state=uncordon) after the
     maintenance.
   - Idempotent. Draining a node that is cordoned and has nothing left to evict, cordoning a cordoned node
