@@ -1,14 +1,23 @@
 """Benchmark: drain lab-worker1 of the real kubeadm lab three ways and compare.
 
-    make bench-drain        # or: PYTHONPATH=tests/lab .venv/bin/python tests/bench/bench_drain.py [--runs 3]
+    make bench-drain        # or: PYTHONPATH=tests/lab .venv/bin/python tests/bench/bench_drain.py [--runs 5]
+                            #     [--case pdb] [--case plain] [--case mixed]
 
 Uses the lab of $NODEOPS_LAB_DIR (default <repo>/.lab; brought up when it does
-not answer). In namespace drain-bench, 28 pods of five Deployments, each under
-a PodDisruptionBudget (one serialised: maxUnavailable 1), plus a DaemonSet, run
-on lab-worker1 (the seed workloads are moved to lab-worker2 first). lab-worker1
-is then drained by
+not answer). Each case (CASES) runs its Deployments plus a DaemonSet on
+lab-worker1 in namespace drain-bench (the seed workloads are moved to
+lab-worker2 first):
 
-  1. nodeops.kubernetes.drain (ansible-playbook),
+  pdb    20 pods in 2 Deployments, each under a budget of maxUnavailable 1
+         (PodDisruptionBudget-serialised: a replacement must be Ready before
+         the next pod of its Deployment may go);
+  plain  20 pods in 4 Deployments, no budget;
+  mixed  28 pods under budgets of several shapes, one serialised, emptyDir.
+
+lab-worker1 is drained by
+
+  1. nodeops.kubernetes.drain (ansible-playbook; its own durations.total is
+     printed too, the time inside the module),
   2. kubectl drain --ignore-daemonsets --delete-emptydir-data --force --timeout ...
      (the lab's kubectl, same build as the cluster),
   3. kubernetes.core.k8s_drain (ansible-playbook) with the equivalent options,
@@ -38,29 +47,39 @@ from conftest import (ANSIBLE_PLAYBOOK, COLLECTIONS, PYTHON, W1, W2, Cluster, da
 
 NAMESPACE = "drain-bench"
 BENCH_LABEL = "drain-bench.nodeops.io/owner"
-WORKLOADS = [  # name, replicas, budget
-    ("shop", 8, dict(max_unavailable=2)),
-    ("cart", 5, dict(min_available="80%")),
-    ("search", 5, dict(max_unavailable="20%")),
-    ("feed", 6, dict(max_unavailable=1)),
-    ("media", 4, dict(max_unavailable=2)),
-]
-TOTAL = sum(w[1] for w in WORKLOADS)
-APPS = set(w[0] for w in WORKLOADS)
+# The cases: name -> workloads (name, replicas, budget or None). Every case adds a DaemonSet.
+CASES = {
+    # PodDisruptionBudget-serialised: every budget lets one pod go at a time, so each pod waits for the
+    # replacement of the one before it to be Ready. kubectl retries a refused pod every 5 s; ours reads the
+    # budgets and sends the next pod as soon as its budget has room.
+    "pdb": [("feed", 10, dict(max_unavailable=1)), ("cart", 10, dict(max_unavailable=1))],
+    # Everything else: no budget refuses anything; the drain is the evictions and the wait for the pods to go.
+    "plain": [("feed", 5, None), ("cart", 5, None), ("search", 5, None), ("media", 5, None)],
+    # The mix of earlier runs: budgets of several shapes, one serialised, and emptyDir pods.
+    "mixed": [("shop", 8, dict(max_unavailable=2)), ("cart", 5, dict(min_available="80%")),
+              ("search", 5, dict(max_unavailable="20%")), ("feed", 6, dict(max_unavailable=1)),
+              ("media", 4, dict(max_unavailable=2))],
+}
+APPS = set(w[0] for workloads in CASES.values() for w in workloads)
 
 
-def docs():
+def docs(workloads):
     items = [daemonset("agent")]
-    for name, replicas, budget in WORKLOADS:
+    for name, replicas, budget in workloads:
         items.append(deployment(name, replicas, emptydir=(name == "media")))
-        items.append(pdb(name, name, **budget))
+        if budget:
+            items.append(pdb(name, name, **budget))
     return items
 
 
 class Bench(object):
-    def __init__(self, cluster, workdir):
+    def __init__(self, cluster, workdir, workloads):
         self.cluster = cluster
         self.workdir = workdir
+        self.workloads = workloads
+        self.total = sum(w[1] for w in workloads)
+        self.budgets = len([w for w in workloads if w[2]])
+        self.last_inside = None
 
     # -- the workloads -----------------------------------------------------
 
@@ -86,7 +105,7 @@ class Bench(object):
                                               "--ignore-not-found", "-o", "name").strip(),
                  timeout=60, what="the default ServiceAccount")
         items = []
-        for doc in docs():
+        for doc in docs(self.workloads):
             doc["metadata"]["namespace"] = NAMESPACE
             items.append(doc)
         self.cluster.set_unschedulable(W2, True)
@@ -101,16 +120,17 @@ class Bench(object):
             pods = self.workload_pods()
             on_w1 = [p for p in pods if p["spec"].get("nodeName") == W1 and not p["metadata"].get("deletionTimestamp")
                      and is_ready(p)]
-            return len(on_w1) == TOTAL and len(pods) == TOTAL
-        wait_for(placed, timeout=300, interval=1, what="the %d workload pods Ready on %s" % (TOTAL, W1))
+            return len(on_w1) == self.total and len(pods) == self.total
+        wait_for(placed, timeout=300, interval=1, what="the %d workload pods Ready on %s" % (self.total, W1))
 
         def budgets():
             items = self.cluster.kubectl_json("-n", NAMESPACE, "get", "poddisruptionbudgets")["items"]
-            return len(items) == len(WORKLOADS) and all(
+            return len(items) == self.budgets and all(
                 (i.get("status") or {}).get("observedGeneration") == i["metadata"].get("generation")
                 and (i.get("status") or {}).get("currentHealthy") == (i.get("status") or {}).get("expectedPods")
                 and (i.get("status") or {}).get("expectedPods", 0) > 0 for i in items)
-        wait_for(budgets, timeout=120, interval=1, what="budgets up to date")
+        if self.budgets:
+            wait_for(budgets, timeout=120, interval=1, what="budgets up to date")
         wait_for(lambda: [p for p in self.pods() if p["spec"].get("nodeName") == W1
                           and (p["metadata"].get("labels") or {}).get("app") == "agent" and is_ready(p)],
                  timeout=60, interval=1, what="the DaemonSet pod on " + W1)
@@ -145,7 +165,8 @@ class Bench(object):
         return time.monotonic() - started, proc.returncode == 0, proc.stdout
 
     def ours(self, timeout):
-        return self.run_playbook("""\
+        result_file = os.path.join(self.workdir, "ours-%d.json" % time.time_ns())
+        seconds, ok, output = self.run_playbook("""\
             - name: Drain lab-worker1 with nodeops.kubernetes.drain
               nodeops.kubernetes.drain:
                 name: %s
@@ -155,7 +176,18 @@ class Bench(object):
                 delete_emptydir_data: true
                 force: true
                 timeout: %d
-            """ % (W1, self.cluster.kubeconfig, timeout))
+              register: drained
+            - name: Keep the module's own durations
+              ansible.builtin.copy:
+                content: "{{ drained.durations | to_json }}"
+                dest: %s
+                mode: "0600"
+            """ % (W1, self.cluster.kubeconfig, timeout, result_file))
+        self.last_inside = None
+        if os.path.exists(result_file):
+            with open(result_file) as handle:
+                self.last_inside = json.load(handle).get("total")
+        return seconds, ok, output
 
     def kubectl(self, timeout):
         started = time.monotonic()
@@ -194,64 +226,93 @@ def ratio_line(label, pairs):
     return "%s: median %.2f  (per round: %s)" % (label, statistics.median(ratios), rounds)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="paired rounds (each drains once with every tool)")
-    parser.add_argument("--timeout", type=int, default=240, help="drain timeout given to every tool, seconds")
-    args = parser.parse_args(argv)
-    workdir = tempfile.mkdtemp(prefix="nodeops-bench-drain-")
-    cluster = Cluster.connect()
-    print("lab: %s (kubectl %s)" % (cluster.paths.lab_dir, cluster.kubectl_bin), flush=True)
-    bench = Bench(cluster, workdir)
+def run_case(cluster, case, runs, timeout):
+    """The paired rounds of one case; returns the rows."""
+    workdir = tempfile.mkdtemp(prefix="nodeops-bench-drain-%s-" % case)
+    bench = Bench(cluster, workdir, CASES[case])
     tools = [("nodeops.kubernetes.drain", bench.ours), ("kubectl drain", bench.kubectl),
              ("kubernetes.core.k8s_drain", bench.k8s_drain)]
     rows = []
     try:
         bench.delete_namespace()
         cluster.clear_worker1()
-        print("creating %d workload pods (5 Deployments under budgets) + a DaemonSet on %s ..." % (TOTAL, W1),
-              flush=True)
+        print("[%s] creating %d workload pods (%d Deployments, %d budgets) + a DaemonSet on %s ..."
+              % (case, bench.total, len(CASES[case]), bench.budgets, W1), flush=True)
         bench.create()
         first = True
-        for round_no in range(1, args.runs + 1):
+        for round_no in range(1, runs + 1):
             order = tools if round_no % 2 else [tools[1], tools[0], tools[2]]
             for label, runner in order:
                 if not first:
                     bench.put_back()
                 first = False
-                print("round %d: draining %s with %s ..." % (round_no, W1, label), flush=True)
-                seconds, ok, output = runner(args.timeout)
+                print("[%s] round %d: draining %s with %s ..." % (case, round_no, W1, label), flush=True)
+                bench.last_inside = None
+                seconds, ok, output = runner(timeout)
                 left = len([p for p in bench.workload_pods(W1) if not p["metadata"].get("deletionTimestamp")])
-                rows.append(dict(round=round_no, tool=label, wall=seconds, ok=ok, left=left,
-                                 note="" if ok else last_error(output)))
-                print("  %.1f s, completed: %s, pods left on %s: %d" % (seconds, "yes" if ok else "no", W1, left),
-                      flush=True)
+                inside = bench.last_inside if label == tools[0][0] else None
+                rows.append(dict(case=case, round=round_no, tool=label, wall=seconds, ok=ok, left=left,
+                                 inside=inside, note="" if ok else last_error(output)))
+                print("  %.1f s%s, completed: %s, pods left on %s: %d"
+                      % (seconds, "" if inside is None else " (module %.1f s)" % inside, "yes" if ok else "no",
+                         W1, left), flush=True)
                 with open(os.path.join(workdir, "%d-%s.txt" % (round_no, label.replace(" ", "_"))), "w") as handle:
                     handle.write(output)
     finally:
         for name in (W1, W2):
             cluster.set_unschedulable(name, False)
         bench.delete_namespace()
+    print("[%s] outputs kept in %s" % (case, workdir), flush=True)
+    return rows, bench.total
+
+
+def report(case, rows, total):
+    tools = ["nodeops.kubernetes.drain", "kubectl drain", "kubernetes.core.k8s_drain"]
     print()
-    print("%-5s %-27s %9s  %-9s %-15s %s" % ("round", "tool", "wall (s)", "completed", "pods left on w1", "note"))
+    print("case %s: %d workload pods" % (case, total))
+    print("%-5s %-27s %9s %11s  %-9s %-15s %s" % ("round", "tool", "wall (s)", "module (s)", "completed",
+                                                 "pods left on w1", "note"))
     for row in rows:
-        done = "yes" if row["ok"] else "no"
-        values = (row["round"], row["tool"], row["wall"], done, row["left"], row["note"])
-        print("%-5d %-27s %9.1f  %-9s %-15d %s" % values)
-    print()
+        inside = "" if row["inside"] is None else "%.1f" % row["inside"]
+        values = (row["round"], row["tool"], row["wall"], inside, "yes" if row["ok"] else "no", row["left"],
+                  row["note"])
+        print("%-5d %-27s %9.1f %11s  %-9s %-15d %s" % values)
     walls = {}
     for row in rows:
         walls.setdefault(row["tool"], {})[row["round"]] = row["wall"]
-    for label, _command in tools:
+    for label in tools:
         values = list(walls.get(label, {}).values())
         if values:
             print("median wall %-27s %6.1f s" % (label, statistics.median(values)))
-    ours = walls.get(tools[0][0], {})
-    for label in (tools[1][0], tools[2][0]):
+    inside = [r["inside"] for r in rows if r["inside"] is not None]
+    if inside:
+        print("median module time of ours (durations.total)  %6.1f s" % statistics.median(inside))
+    ours = walls.get(tools[0], {})
+    for label in tools[1:]:
         other = walls.get(label, {})
         print(ratio_line("ratio ours/%s" % label, [(ours[r], other[r]) for r in sorted(ours) if r in other]))
-    print("(%d workload pods; a run that did not complete is timed to its failure)" % TOTAL)
-    print("outputs kept in %s" % workdir)
+    kubectl = walls.get(tools[1], {})
+    module = dict((r["round"], r["inside"]) for r in rows if r["inside"] is not None)
+    print(ratio_line("ratio ours (module time)/kubectl drain",
+                     [(module[r], kubectl[r]) for r in sorted(module) if r in kubectl]))
+    print("(a run that did not complete is timed to its failure)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="paired rounds per case (each drains once with every tool)")
+    parser.add_argument("--timeout", type=int, default=240, help="drain timeout given to every tool, seconds")
+    parser.add_argument("--case", action="append", choices=sorted(CASES),
+                        help="case to run (repeatable; default: pdb and plain)")
+    args = parser.parse_args(argv)
+    cluster = Cluster.connect()
+    print("lab: %s (kubectl %s)" % (cluster.paths.lab_dir, cluster.kubectl_bin), flush=True)
+    results = []
+    for case in args.case or ["pdb", "plain"]:
+        rows, total = run_case(cluster, case, args.runs, args.timeout)
+        results.append((case, rows, total))
+    for case, rows, total in results:
+        report(case, rows, total)
     return 0
 
 
