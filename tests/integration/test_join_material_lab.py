@@ -142,9 +142,15 @@ def test_kubeadm_join_with_the_module_material_makes_a_ready_node(cluster, tmp_p
     lab_cli.kubeadm_join(cluster.podman, fresh_node, NEW_NODE, (endpoint, token, material["ca_cert_hash"]))
     specs = lab_cli.node_specs(lab_cli.read_state(cluster.paths).get("workers", 2)) + [(fresh_node, NEW_NODE, False)]
     names = [name for _container, name, _cp in specs]
+    # kubeadm join returns once the kubelet has its client certificate; the kubelet registers the Node after
+    # that, seconds later on a loaded machine.
+    wait_for(lambda: subprocess.run([cluster.kubectl_bin, "--kubeconfig", cluster.kubeconfig, "get", "node", NEW_NODE],
+                                    check=False, capture_output=True).returncode == 0,
+             timeout=180, interval=1, what="the kubelet of %s to register its Node" % NEW_NODE)
     # keep the test's node free of other tests' pods while it is in the cluster
-    subprocess.run([cluster.kubectl_bin, "--kubeconfig", cluster.kubeconfig, "cordon", NEW_NODE], check=True,
-                   capture_output=True)
+    cordon = subprocess.run([cluster.kubectl_bin, "--kubeconfig", cluster.kubeconfig, "cordon", NEW_NODE],
+                            check=False, capture_output=True, universal_newlines=True)
+    assert cordon.returncode == 0, cordon.stderr
     lab_cli.configure_pod_network(cluster.podman, specs,
                                   lab_cli.pod_cidrs(cluster.kubectl_bin, cluster.kubeconfig, names))
     lab_cli.wait_nodes_ready(cluster.kubectl_bin, cluster.kubeconfig, [NEW_NODE], timeout=180)
