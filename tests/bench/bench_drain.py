@@ -270,8 +270,8 @@ def report(case, rows, total):
     tools = ["nodeops.kubernetes.drain", "kubectl drain", "kubernetes.core.k8s_drain"]
     print()
     print("case %s: %d workload pods" % (case, total))
-    print("%-5s %-27s %9s %11s  %-9s %-15s %s" % ("round", "tool", "wall (s)", "module (s)", "completed",
-                                                 "pods left on w1", "note"))
+    header = ("round", "tool", "wall (s)", "module (s)", "completed", "pods left on w1", "note")
+    print("%-5s %-27s %9s %11s  %-9s %-15s %s" % header)
     for row in rows:
         inside = "" if row["inside"] is None else "%.1f" % row["inside"]
         values = (row["round"], row["tool"], row["wall"], inside, "yes" if row["ok"] else "no", row["left"],

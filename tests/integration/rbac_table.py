@@ -22,9 +22,9 @@ def table(rows):
         found = REFUSAL.search(row["message"])
         refusal = found.group(0) if found else ("-" if not row["message"] else "(none: " + row["message"][:80] + ")")
         refusal = re.sub(r'in the namespace "drain-[^"]+"', "in the namespace of the pods", refusal)
-        lines.append("| %s | %s | %s | %s | %s |" % (row["missing"], row["outcome"], row["step"] or "-",
-                                                    refusal.replace("|", "\\|"),
-                                                    "yes" if row["left_cordoned"] else "no"))
+        cells = (row["missing"], row["outcome"], row["step"] or "-", refusal.replace("|", "\\|"),
+                 "yes" if row["left_cordoned"] else "no")
+        lines.append("| %s | %s | %s | %s | %s |" % cells)
     return "\n".join(lines)
 
 
