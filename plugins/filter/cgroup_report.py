@@ -11,6 +11,7 @@ The logic lives in ``plugins/module_utils/_cgroup_report.py``; these are thin wr
 * ``cgroup_driver_drivers(facts)``: kubelet driver, runtime, runtime driver, cgroup version.
 * ``cgroup_driver_rollback_outcome(steps)``: whether a rollback restored a healthy node, and what it did.
 * ``cgroup_driver_node_entry(data)``: one node's report entry, in the shape every operation shares.
+* ``cgroup_driver_progress(record, step, at, ...)``: the node's progress record once a step is reached.
 
 The run report comes from the shared filter ``nodeops.kubernetes.run_report``. Each filter is
 documented in the ``.yml`` file of its name beside this file.
@@ -55,6 +56,11 @@ def cgroup_driver_node_entry(data):
     return report.node_entry(data)
 
 
+def cgroup_driver_progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None):
+    return report.progress(record, step, at, node=node, controller=controller, cordoned_before=cordoned_before,
+                           edit=edit)
+
+
 class FilterModule(object):
     """Filters of the cgroup driver migration."""
 
@@ -66,4 +72,5 @@ class FilterModule(object):
             "cgroup_driver_drivers": cgroup_driver_drivers,
             "cgroup_driver_rollback_outcome": cgroup_driver_rollback_outcome,
             "cgroup_driver_node_entry": cgroup_driver_node_entry,
+            "cgroup_driver_progress": cgroup_driver_progress,
         }
