@@ -21,6 +21,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import socket
+
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cgroup_report as report
 
 
@@ -57,6 +59,9 @@ def cgroup_driver_node_entry(data):
 
 
 def cgroup_driver_progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None):
+    if step == report.PROGRESS_STARTED and not controller:
+        # The filter runs on the controller: its host name names the run that opened or resumed the record.
+        controller = socket.gethostname()
     return report.progress(record, step, at, node=node, controller=controller, cordoned_before=cordoned_before,
                            edit=edit)
 

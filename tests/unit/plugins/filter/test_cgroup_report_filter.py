@@ -31,3 +31,8 @@ def test_progress_filter_passes_its_keywords():
     edit = {"changed": True, "path": "/etc/containerd/config.toml", "backup_file": "/b"}
     record = cgroup_report.cgroup_driver_progress(record, "runtime_configured", "t1", edit=edit)
     assert record["backups"]["runtime"]["backup_file"] == "/b"
+
+
+def test_progress_filter_names_this_controller_when_a_run_opens_the_record():
+    import socket
+    assert cgroup_report.cgroup_driver_progress({}, "started", "t0")["controller"] == socket.gethostname()
