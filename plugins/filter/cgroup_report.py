@@ -12,6 +12,7 @@ The logic lives in ``plugins/module_utils/_cgroup_report.py``; these are thin wr
 * ``cgroup_driver_rollback_outcome(steps)``: whether a rollback restored a healthy node, and what it did.
 * ``cgroup_driver_node_entry(data)``: one node's report entry, in the shape every operation shares.
 * ``cgroup_driver_progress(record, step, at, ...)``: the node's progress record once a step is reached.
+* ``cgroup_driver_progress_adopt(record, found, paths)``: the backups an interrupted run made but did not note.
 
 The run report comes from the shared filter ``nodeops.kubernetes.run_report``. Each filter is
 documented in the ``.yml`` file of its name beside this file.
@@ -66,6 +67,10 @@ def cgroup_driver_progress(record, step, at, node=None, controller=None, cordone
                            edit=edit)
 
 
+def cgroup_driver_progress_adopt(record, found, paths):
+    return report.adopt_backups(record, found, paths)
+
+
 class FilterModule(object):
     """Filters of the cgroup driver migration."""
 
@@ -78,4 +83,5 @@ class FilterModule(object):
             "cgroup_driver_rollback_outcome": cgroup_driver_rollback_outcome,
             "cgroup_driver_node_entry": cgroup_driver_node_entry,
             "cgroup_driver_progress": cgroup_driver_progress,
+            "cgroup_driver_progress_adopt": cgroup_driver_progress_adopt,
         }

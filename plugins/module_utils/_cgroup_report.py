@@ -24,7 +24,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import copy
+import time
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _report
 
@@ -346,6 +348,39 @@ def _edit_backup(edit):
     if edit.get("backup_file"):
         return {"path": edit["path"], "backup_file": edit["backup_file"]}
     return {"path": edit["path"], "created": True}
+
+
+def _epoch(text):
+    """Seconds since the epoch of a record's time (``%Y-%m-%dT%H:%M:%SZ``); None when it is not one."""
+    try:
+        return calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        return None
+
+
+def adopt_backups(record, found, paths):
+    """The backups an interrupted run made but could not note any more (killed between an edit and its note).
+
+    ``found`` lists the files next to the edited ones (``ansible.builtin.find`` results: path, mtime);
+    ``paths`` maps ``runtime``/``kubelet`` to the edited file. For each edit the record knows no backup of,
+    the oldest backup of that file (``<file>.<pid>.<time>~``, as the editors name them) made since the
+    record was opened is the one the interrupted run made from the original; it joins ``backups`` marked
+    ``found``. Returns a new dict.
+    """
+    record = copy.deepcopy(_dict(record))
+    started = _epoch(record.get("started"))
+    backups = record.setdefault("backups", {})
+    if started is None:
+        return record
+    for name, path in sorted(_dict(paths).items()):
+        if name in backups or not path:
+            continue
+        candidates = sorted((float(f.get("mtime") or 0), f.get("path")) for f in found or []
+                            if isinstance(f, dict) and str(f.get("path", "")).startswith(path + ".")
+                            and str(f.get("path")).endswith("~") and float(f.get("mtime") or 0) >= started)
+        if candidates:
+            backups[name] = {"path": path, "backup_file": candidates[0][1], "found": True}
+    return record
 
 
 def progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None):

@@ -13,7 +13,8 @@ from ansible_collections.nodeops.kubernetes.plugins.filter import cgroup_report
 def test_filters_are_registered():
     names = set(cgroup_report.FilterModule().filters())
     assert {"cgroup_driver_plan", "cgroup_driver_node_status", "cgroup_driver_fresh_ready", "cgroup_driver_drivers",
-            "cgroup_driver_rollback_outcome", "cgroup_driver_node_entry", "cgroup_driver_progress"} == names
+            "cgroup_driver_rollback_outcome", "cgroup_driver_node_entry", "cgroup_driver_progress",
+            "cgroup_driver_progress_adopt"} == names
 
 
 def test_node_filters_accept_a_k8s_info_result():
