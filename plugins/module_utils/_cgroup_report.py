@@ -361,7 +361,8 @@ def _epoch(text):
 def adopt_backups(record, found, paths):
     """The backups an interrupted run made but could not note any more (killed between an edit and its note).
 
-    ``found`` lists the files next to the edited ones (``ansible.builtin.find`` results: path, mtime);
+    ``found`` lists the files next to the edited ones (``ansible.builtin.find`` results: path, ctime; not
+    mtime, which a backup copies from the original);
     ``paths`` maps ``runtime``/``kubelet`` to the edited file. For each edit the record knows no backup of,
     the oldest backup of that file (``<file>.<pid>.<time>~``, as the editors name them) made since the
     record was opened is the one the interrupted run made from the original; it joins ``backups`` marked
@@ -375,9 +376,9 @@ def adopt_backups(record, found, paths):
     for name, path in sorted(_dict(paths).items()):
         if name in backups or not path:
             continue
-        candidates = sorted((float(f.get("mtime") or 0), f.get("path")) for f in found or []
+        candidates = sorted((float(f.get("ctime") or 0), f.get("path")) for f in found or []
                             if isinstance(f, dict) and str(f.get("path", "")).startswith(path + ".")
-                            and str(f.get("path")).endswith("~") and float(f.get("mtime") or 0) >= started)
+                            and str(f.get("path")).endswith("~") and float(f.get("ctime") or 0) >= started)
         if candidates:
             backups[name] = {"path": path, "backup_file": candidates[0][1], "found": True}
     return record

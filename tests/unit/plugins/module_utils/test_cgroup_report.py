@@ -400,11 +400,12 @@ def test_adopt_backups_finds_the_backup_made_by_a_run_killed_before_it_noted_it(
     started = 1714528800  # 2024-05-01T02:00:00Z
     kubelet = "/var/lib/kubelet/config.yaml"
     found = [
-        {"path": kubelet + ".77.2024-04-01@10:00:00~", "mtime": started - 86400},  # an earlier run's
-        {"path": kubelet + ".90.2024-05-01@02:01:20~", "mtime": started + 80},  # a later attempt's
-        {"path": kubelet + ".88.2024-05-01@02:01:08~", "mtime": started + 68},  # the interrupted run's
-        {"path": kubelet + ".orig", "mtime": started + 70},
-        {"path": "/etc/containerd/config.toml.5.2024-05-01@02:01:30~", "mtime": started + 90},
+        {"path": kubelet + ".77.2024-04-01@10:00:00~", "ctime": started - 86400},  # an earlier run's
+        {"path": kubelet + ".90.2024-05-01@02:01:20~", "ctime": started + 80},  # a later attempt's
+        # the interrupted run's, whose mtime is the original's (the backup keeps it)
+        {"path": kubelet + ".88.2024-05-01@02:01:08~", "ctime": started + 68, "mtime": started - 86400 * 30},
+        {"path": kubelet + ".orig", "ctime": started + 70},
+        {"path": "/etc/containerd/config.toml.5.2024-05-01@02:01:30~", "ctime": started + 90},
     ]
     paths = {"kubelet": kubelet, "runtime": "/etc/containerd/config.toml"}
     adopted = report.adopt_backups(first, found, paths)
@@ -416,6 +417,6 @@ def test_adopt_backups_finds_the_backup_made_by_a_run_killed_before_it_noted_it(
 
 def test_adopt_backups_adopts_nothing_without_a_backup_since_the_start():
     first = record(backups={})
-    old = [{"path": "/var/lib/kubelet/config.yaml.1.2024-04-01@10:00:00~", "mtime": 1700000000}]
+    old = [{"path": "/var/lib/kubelet/config.yaml.1.2024-04-01@10:00:00~", "ctime": 1700000000}]
     assert report.adopt_backups(first, old, {"kubelet": "/var/lib/kubelet/config.yaml"})["backups"] == {}
     assert report.adopt_backups(record(started="soon"), old, {"kubelet": "/x"})["backups"] == BACKUPS
