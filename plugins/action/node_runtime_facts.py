@@ -29,6 +29,7 @@ ARGUMENT_SPEC = dict(
     kubelet_flags_files=dict(type="list", elements="path", default=list(_runtime_facts.DEFAULT_FLAGS_FILES)),
     containerd_binary=dict(type="str", default="containerd"),
     docker_binary=dict(type="str", default="docker"),
+    progress_record_path=dict(type="path"),
 )
 
 

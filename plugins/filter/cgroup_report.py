@@ -11,6 +11,8 @@ The logic lives in ``plugins/module_utils/_cgroup_report.py``; these are thin wr
 * ``cgroup_driver_drivers(facts)``: kubelet driver, runtime, runtime driver, cgroup version.
 * ``cgroup_driver_rollback_outcome(steps)``: whether a rollback restored a healthy node, and what it did.
 * ``cgroup_driver_node_entry(data)``: one node's report entry, in the shape every operation shares.
+* ``cgroup_driver_progress(record, step, at, ...)``: the node's progress record once a step is reached.
+* ``cgroup_driver_progress_adopt(record, found, paths)``: the backups an interrupted run made but did not note.
 
 The run report comes from the shared filter ``nodeops.kubernetes.run_report``. Each filter is
 documented in the ``.yml`` file of its name beside this file.
@@ -19,6 +21,8 @@ documented in the ``.yml`` file of its name beside this file.
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import socket
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cgroup_report as report
 
@@ -55,6 +59,18 @@ def cgroup_driver_node_entry(data):
     return report.node_entry(data)
 
 
+def cgroup_driver_progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None):
+    if step == report.PROGRESS_STARTED and not controller:
+        # The filter runs on the controller: its host name names the run that opened or resumed the record.
+        controller = socket.gethostname()
+    return report.progress(record, step, at, node=node, controller=controller, cordoned_before=cordoned_before,
+                           edit=edit)
+
+
+def cgroup_driver_progress_adopt(record, found, paths):
+    return report.adopt_backups(record, found, paths)
+
+
 class FilterModule(object):
     """Filters of the cgroup driver migration."""
 
@@ -66,4 +82,6 @@ class FilterModule(object):
             "cgroup_driver_drivers": cgroup_driver_drivers,
             "cgroup_driver_rollback_outcome": cgroup_driver_rollback_outcome,
             "cgroup_driver_node_entry": cgroup_driver_node_entry,
+            "cgroup_driver_progress": cgroup_driver_progress,
+            "cgroup_driver_progress_adopt": cgroup_driver_progress_adopt,
         }

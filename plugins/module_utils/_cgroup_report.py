@@ -10,7 +10,10 @@ Plain functions over plain data, used by the filters in
   report shows (kubelet driver, runtime, runtime driver, cgroup version).
 * :func:`node_status` reads the Ready condition and the cordon of a Node.
 * :func:`plan` decides, per node, ``skip``, ``migrate`` or ``refuse`` from a
-  chain of small checks; every refusal names the cause and the fix.
+  chain of small checks; every refusal names the cause and the fix. A node
+  with a progress record of an interrupted run is migrated again (resumed).
+* :func:`progress` is the progress record kept on the node during its
+  migration, after each step.
 * :func:`durations` turns the timestamps taken during a node's migration into
   the time spent in each of its own steps.
 * :func:`node_entry` builds one node's report entry in the shape every
@@ -20,6 +23,10 @@ Plain functions over plain data, used by the filters in
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import calendar
+import copy
+import time
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _report
 
@@ -57,6 +64,14 @@ DURATION_STEPS = (
     ("total", "start", "end"),
 )
 RESTART_STEPS = ("stop_services", "runtime_start", "kubelet_start")
+
+# The steps a migration notes in its progress record on the node, in order; rollback_failed is noted when
+# a rollback did not prove the node healthy (the record stays, so that the next run resumes the node).
+PROGRESS_STARTED = "started"
+PROGRESS_STEPS = (PROGRESS_STARTED, "drained", "services_stopped", "runtime_configured", "kubelet_configured",
+                  "services_started", "verified", "rollback_failed")
+# The edits whose backups the record keeps, by the step that makes them.
+PROGRESS_EDITS = {"runtime_configured": "runtime", "kubelet_configured": "kubelet"}
 WAIT_STEPS = ("runtime_wait", "healthz_wait", "ready_wait")
 
 
@@ -198,6 +213,84 @@ COMMON_CHECKS = (_check_facts, _check_kubelet_config, _check_runtime)
 MIGRATE_CHECKS = (_check_kubelet_flag, _check_services, _check_node)
 
 
+def _has_record(facts):
+    """Whether the node holds a progress record (or a file in its place that cannot be read)."""
+    read = _dict(facts.get("progress_record"))
+    return bool(read.get("exists") or read.get("error"))
+
+
+def _check_record(facts, node, options):
+    """A record of an interrupted migration is resumed; anything else at its path stops the run."""
+    read = _dict(facts.get("progress_record"))
+    path = read.get("path") or "the progress record"
+    fix = ("check the node by hand (the drivers in its files, kubelet and the runtime running, its cordon), "
+           "finish or undo the interrupted change, then remove %s" % path)
+    if read.get("error"):
+        return ["the progress record %s cannot be used: %s; %s" % (path, read["error"], fix)]
+    record = _dict(read.get("record"))
+    operation = record.get("operation")
+    if operation != OPERATION:
+        started = record.get("started") or "unknown"
+        controller = record.get("controller") or "unknown"
+        return ["%s is not a progress record of the cgroup driver migration (operation: %s, started: %s, "
+                "controller: %s); finish that operation first, or %s"
+                % (path, operation or "none", started, controller, fix)]
+    if record.get("step") not in PROGRESS_STEPS:
+        return ["the progress record %s names no known step (step: %s; known: %s); %s"
+                % (path, record.get("step"), ", ".join(PROGRESS_STEPS), fix)]
+    if not isinstance(record.get("cordoned_before"), bool):
+        return ["the progress record %s does not say whether the Node was cordoned before the interrupted run "
+                "(cordoned_before: %s); %s" % (path, record.get("cordoned_before"), fix)]
+    return []
+
+
+def _check_runtime_resumed(facts, node, options):
+    """The runtime checks, except for a runtime the interrupted run stopped (Docker does not answer then)."""
+    runtime = facts.get("container_runtime")
+    stopped = _dict(_dict(facts.get("services")).get(runtime)).get("active") != "active"
+    if runtime in SUPPORTED_RUNTIMES and stopped:
+        return []
+    return _check_runtime(facts, node, options)
+
+
+def _check_node_exists(facts, node, options):
+    if not node_status(node)["exists"]:
+        return ["Node %s does not exist in the API; check cgroup_driver_node / kube_node_name"
+                % options.get("node")]
+    return []
+
+
+# A resumed node: its services may be stopped and its Node NotReady (the interrupted run did that);
+# the migration starts and verifies them again.
+RESUME_CHECKS = (_check_runtime_resumed, _check_kubelet_flag, _check_node_exists)
+
+
+def _resume(facts, node, options, result):
+    """The plan of a node that holds a progress record: migrate it again, or refuse an unusable record."""
+    for check in (_check_facts, _check_record, _check_kubelet_config):
+        result["reasons"].extend(check(facts, node, options))
+        if result["reasons"]:
+            result["action"] = "refuse"
+            return result
+    for check in RESUME_CHECKS:
+        result["reasons"].extend(check(facts, node, options))
+    if result["reasons"]:
+        result["action"] = "refuse"
+        return result
+    read = _dict(facts.get("progress_record"))
+    record = read["record"]
+    step = record["step"]
+    at = _dict(record.get("steps")).get(step) or record.get("updated") or record.get("started")
+    result["cordoned_before"] = record["cordoned_before"]
+    result["resume"] = {"path": read.get("path"), "step": step, "at": at, "started": record.get("started"),
+                        "controller": record.get("controller"), "backups": _dict(record.get("backups"))}
+    result["notes"].append("resuming an interrupted migration (step %s reached at %s)" % (step, at))
+    if record["cordoned_before"]:
+        result["notes"].append("Node %s was cordoned before the interrupted run; it stays cordoned afterwards"
+                               % options.get("node"))
+    return result
+
+
 def plan(facts, node=None, node_name=None, require_ready=True):
     """Decide what to do with one node.
 
@@ -205,12 +298,21 @@ def plan(facts, node=None, node_name=None, require_ready=True):
     'drivers': {...}, 'cordoned_before': bool}``. Nodes consistent on systemd
     are skipped (no drain) when their kubelet and runtime run; everything else
     must pass every check before anything is changed.
+
+    A node whose facts hold a progress record (``progress_record`` of ``node_runtime_facts``) was left
+    by an interrupted run: it is migrated again whatever its files say, with its services allowed to be
+    stopped, its Node allowed to be NotReady, and ``cordoned_before`` taken from the record (the run that
+    was interrupted cordoned it). ``resume`` then holds the record's step, its time and its backups; an
+    unusable record, or one of another operation, is refused with the file, the cause and the fix.
     """
     facts = _dict(facts)
     options = {"node": node_name, "require_ready": require_ready}
     status = node_status(node)
     result = {"action": "migrate", "reasons": [], "notes": [], "drivers": drivers(facts),
-              "cordoned_before": bool(status["unschedulable"]), "runtime": facts.get("container_runtime")}
+              "cordoned_before": bool(status["unschedulable"]), "runtime": facts.get("container_runtime"),
+              "resume": None}
+    if _has_record(facts):
+        return _resume(facts, node, options, result)
     for check in COMMON_CHECKS:
         result["reasons"].extend(check(facts, node, options))
         if result["reasons"]:
@@ -234,6 +336,90 @@ def plan(facts, node=None, node_name=None, require_ready=True):
     if status["unschedulable"]:
         result["notes"].append("Node %s was cordoned before the run; it stays cordoned afterwards" % node_name)
     return result
+
+
+# --------------------------------------------------------------------------- progress record
+
+def _edit_backup(edit):
+    """What the record keeps of an editor's result: the backup of a changed file, or that the run created it."""
+    edit = _dict(edit)
+    if not edit.get("changed") or not edit.get("path"):
+        return None
+    if edit.get("backup_file"):
+        return {"path": edit["path"], "backup_file": edit["backup_file"]}
+    return {"path": edit["path"], "created": True}
+
+
+def _epoch(text):
+    """Seconds since the epoch of a record's time (``%Y-%m-%dT%H:%M:%SZ``); None when it is not one."""
+    try:
+        return calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        return None
+
+
+def adopt_backups(record, found, paths):
+    """The backups an interrupted run made but could not note any more (killed between an edit and its note).
+
+    ``found`` lists the files next to the edited ones (``ansible.builtin.find`` results: path, ctime; not
+    mtime, which a backup copies from the original);
+    ``paths`` maps ``runtime``/``kubelet`` to the edited file. For each edit the record knows no backup of,
+    the oldest backup of that file (``<file>.<pid>.<time>~``, as the editors name them) made since the
+    record was opened is the one the interrupted run made from the original; it joins ``backups`` marked
+    ``found``. Returns a new dict.
+    """
+    record = copy.deepcopy(_dict(record))
+    started = _epoch(record.get("started"))
+    backups = record.setdefault("backups", {})
+    if started is None:
+        return record
+    for name, path in sorted(_dict(paths).items()):
+        if name in backups or not path:
+            continue
+        candidates = sorted((float(f.get("ctime") or 0), f.get("path")) for f in found or []
+                            if isinstance(f, dict) and str(f.get("path", "")).startswith(path + ".")
+                            and str(f.get("path")).endswith("~") and float(f.get("ctime") or 0) >= started)
+        if candidates:
+            backups[name] = {"path": path, "backup_file": candidates[0][1], "found": True}
+    return record
+
+
+def progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None):
+    """The progress record of a node's migration once ``step`` is reached at ``at`` (a time as text).
+
+    ``step`` ``started`` opens a record (operation, node, started, controller, cordoned_before) before the
+    first change, or, for a node resumed from a record, notes the new run in ``resumed`` and keeps
+    everything else. Every other step is noted in ``step``, ``steps`` (step -> time) and ``updated``;
+    ``edit`` is the editor's result of that step, whose backup (or the fact that the file was created)
+    joins ``backups`` unless the record already knows one for that file: the first attempt's backup is the
+    one that holds the original. Returns a new dict.
+    """
+    if step not in PROGRESS_STEPS:
+        raise ValueError("unknown step of the progress record: %s" % step)
+    record = copy.deepcopy(_dict(record))
+    if step == PROGRESS_STARTED:
+        if record:
+            record.setdefault("resumed", []).append({"at": at, "controller": controller})
+            return record
+        return {"operation": OPERATION, "node": node, "started": at, "controller": controller,
+                "cordoned_before": bool(cordoned_before), "step": step, "steps": {step: at}, "updated": at,
+                "backups": {}, "resumed": []}
+    record["step"] = step
+    record.setdefault("steps", {})[step] = at
+    record["updated"] = at
+    kept = _edit_backup(edit)
+    name = PROGRESS_EDITS.get(step)
+    backups = record.setdefault("backups", {})
+    if kept and name and name not in backups:
+        backups[name] = kept
+    return record
+
+
+def progress_backups(record):
+    """The backup files a record knows, in a stable order."""
+    backups = _dict(_dict(record).get("backups"))
+    return [_dict(backups[name]).get("backup_file") for name in sorted(backups)
+            if _dict(backups[name]).get("backup_file")]
 
 
 # --------------------------------------------------------------------------- rollback
@@ -341,6 +527,16 @@ def _backup(edit):
     return edit.get("backup_file")
 
 
+def _entry_backups(data, plan_, progress_):
+    """This run's backups, then those its progress record (or the record it resumed) kept, each once."""
+    out = []
+    for path in ([_backup(data.get("kubelet_edit")), _backup(data.get("runtime_edit"))]
+                 + progress_backups(progress_.get("record")) + progress_backups(_dict(plan_.get("resume")))):
+        if path and path not in out:
+            out.append(path)
+    return out
+
+
 def _left_cordoned(data, plan_):
     if data.get("uncordoned"):
         return False
@@ -362,8 +558,11 @@ def node_entry(data):
     """One node's report entry, in the shape every operation shares (see ``_report.node_entry``).
 
     ``data`` keys: node, host, result (one of RESULTS), message, check_mode, plan, facts_before,
-    facts_after, marks, drain_result, kubelet_edit, runtime_edit, rollback, uncordoned, failed_step.
-    The drivers before and after, the drain, the detailed steps and the rollback are in ``details``.
+    facts_after, marks, drain_result, kubelet_edit, runtime_edit, rollback, uncordoned, failed_step,
+    progress (the node's progress record as last known, ``{"path", "kept", "record"}``).
+    The drivers before and after, the drain, the detailed steps and the rollback are in ``details``; so are
+    ``resumed`` (the interrupted run this one resumed) and ``progress_record``. The backups are those of this
+    run's edits and those the progress record kept from an interrupted run.
     """
     data = _dict(data)
     result = data.get("result")
@@ -381,6 +580,11 @@ def node_entry(data):
         "notes": list(plan_.get("notes") or []),
         "reasons": list(plan_.get("reasons") or []),
     }
+    if plan_.get("resume"):
+        details["resumed"] = plan_["resume"]
+    progress_ = _dict(data.get("progress"))
+    if progress_:
+        details["progress_record"] = progress_
     if data.get("failed_step"):
         details["failed_step"] = data["failed_step"]
     if data.get("rollback"):
@@ -396,7 +600,7 @@ def node_entry(data):
         "reason": data.get("message") or "; ".join(details["reasons"] + details["notes"]),
         "check_mode": data.get("check_mode"),
         "marks": marks,
-        "backups": [path for path in (_backup(data.get("kubelet_edit")), _backup(data.get("runtime_edit"))) if path],
+        "backups": _entry_backups(data, plan_, progress_),
         "left_as_is": {"cordoned": _left_cordoned(data, plan_),
                        "services_stopped": _services_stopped(data.get("facts_after"))},
         "details": details,

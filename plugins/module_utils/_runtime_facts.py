@@ -107,14 +107,16 @@ print(json.dumps({"files": files, "commands": commands}))
 
 
 def node_request(kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_flags_files=DEFAULT_FLAGS_FILES,
-                 containerd_binary="containerd", docker_binary="docker"):
+                 containerd_binary="containerd", docker_binary="docker", progress_record_path=None):
     """What :data:`NODE_READER` reads and runs on the node for :func:`runtime_facts`.
 
-    The files in the order they are used; the commands as ``[name, command line, name of the command that
-    must exit 0 first or None]``: ``containerd config dump`` only runs when ``containerd --version`` worked.
+    The files in the order they are used (the progress record last, when asked for); the commands as
+    ``[name, command line, name of the command that must exit 0 first or None]``: ``containerd config dump``
+    only runs when ``containerd --version`` worked.
     """
     files = []
-    for path in [kubelet_config_path] + list(kubelet_flags_files):
+    for path in [kubelet_config_path] + list(kubelet_flags_files) + ([progress_record_path] if progress_record_path
+                                                                      else []):
         if path not in files:
             files.append(path)
     commands = [
@@ -402,11 +404,49 @@ def judge(facts):
     return not problems, problems
 
 
+def progress_record(answer, path):
+    """The progress record an operation keeps on the node while it changes it (a JSON object), as read.
+
+    ``{"path", "exists", "record", "error"}``: ``record`` is the parsed object, ``error`` says why a file that
+    is there cannot be used (not readable, not a regular file, not UTF-8, not a JSON object). None when no
+    path was asked for. Reading it never fails the facts: what to do with an unusable record is the
+    operation's decision.
+    """
+    if not path:
+        return None
+    out = {"path": path, "exists": False, "record": None, "error": None}
+    entry = answer["files"].get(path) or {"error": "the node's answer has no entry for it", "stage": "read"}
+    if "error" in entry:
+        out["exists"] = entry.get("stage") != "stat"
+        out["error"] = "cannot %s %s on the node: %s" % (entry.get("stage") or "read", path, entry["error"])
+        return out
+    if not entry.get("exists"):
+        return out
+    out["exists"] = True
+    if not entry.get("regular"):
+        out["error"] = "%s is not a regular file" % path
+        return out
+    try:
+        record = json.loads(entry["content"].decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        out["error"] = "%s is not UTF-8 text (%s)" % (path, exc)
+        return out
+    except ValueError as exc:
+        out["error"] = "%s is not valid JSON (%s)" % (path, exc)
+        return out
+    if not isinstance(record, dict):
+        out["error"] = "%s holds JSON but not an object" % path
+        return out
+    out["record"] = record
+    return out
+
+
 def runtime_facts(answer, kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_flags_files=DEFAULT_FLAGS_FILES,
-                  containerd_binary="containerd", docker_binary="docker"):
+                  containerd_binary="containerd", docker_binary="docker", progress_record_path=None):
     """The facts of a node from the decoded answer of :data:`NODE_READER` to :func:`node_request`.
 
     ``docker_binary`` only matters for the request; it is accepted here so that both take the same options.
+    ``progress_record`` is only in the facts when ``progress_record_path`` is given.
     """
     del docker_binary
     kubelet = kubelet_facts(answer, kubelet_config_path, kubelet_flags_files)
@@ -422,4 +462,6 @@ def runtime_facts(answer, kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_fl
         "services": dict((unit, unit_facts(answer, unit)) for unit in UNITS),
     }
     facts["consistent_on_systemd"], facts["problems"] = judge(facts)
+    if progress_record_path:
+        facts["progress_record"] = progress_record(answer, progress_record_path)
     return facts

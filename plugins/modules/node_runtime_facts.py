@@ -49,6 +49,14 @@ options:
       - Command used for C(docker info).
     type: str
     default: docker
+  progress_record_path:
+    description:
+      - A JSON file that an operation keeps on the node while it changes it (the cgroup driver migration's
+        progress record). Read by the same process as the other files and returned as
+        RV(runtime_facts.progress_record); not read when unset.
+      - A file that cannot be used (unreadable, not a regular file, not a JSON object) is not an error of the
+        module; RV(runtime_facts.progress_record.error) says why.
+    type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -133,6 +141,11 @@ runtime_facts:
       description: Why RV(consistent_on_systemd) is false.
       type: list
       elements: str
+    progress_record:
+      description:
+        - Only when O(progress_record_path) is set. C(path), C(exists), C(record) (the parsed JSON object, null when
+          the file is absent or unusable) and C(error) (why a file that is there cannot be used, else null).
+      type: dict
   sample:
     kubelet:
       cgroup_driver: cgroupfs

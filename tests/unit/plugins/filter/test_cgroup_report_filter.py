@@ -13,7 +13,8 @@ from ansible_collections.nodeops.kubernetes.plugins.filter import cgroup_report
 def test_filters_are_registered():
     names = set(cgroup_report.FilterModule().filters())
     assert {"cgroup_driver_plan", "cgroup_driver_node_status", "cgroup_driver_fresh_ready", "cgroup_driver_drivers",
-            "cgroup_driver_rollback_outcome", "cgroup_driver_node_entry"} == names
+            "cgroup_driver_rollback_outcome", "cgroup_driver_node_entry", "cgroup_driver_progress",
+            "cgroup_driver_progress_adopt"} == names
 
 
 def test_node_filters_accept_a_k8s_info_result():
@@ -22,3 +23,17 @@ def test_node_filters_accept_a_k8s_info_result():
     assert cgroup_report.cgroup_driver_node_status(result)["ready"] is True
     assert cgroup_report.cgroup_driver_fresh_ready(result, "t1") is True
     assert cgroup_report.cgroup_driver_node_status({"resources": []})["exists"] is False
+
+
+def test_progress_filter_passes_its_keywords():
+    record = cgroup_report.cgroup_driver_progress({}, "started", "t0", node="w1", controller="ctl",
+                                                  cordoned_before=True)
+    assert (record["node"], record["controller"], record["cordoned_before"]) == ("w1", "ctl", True)
+    edit = {"changed": True, "path": "/etc/containerd/config.toml", "backup_file": "/b"}
+    record = cgroup_report.cgroup_driver_progress(record, "runtime_configured", "t1", edit=edit)
+    assert record["backups"]["runtime"]["backup_file"] == "/b"
+
+
+def test_progress_filter_names_this_controller_when_a_run_opens_the_record():
+    import socket
+    assert cgroup_report.cgroup_driver_progress({}, "started", "t0")["controller"] == socket.gethostname()

@@ -224,3 +224,199 @@ def test_run_report_of_the_migration_lists_every_host_and_is_not_ok_after_a_roll
 
 def test_unknown_results_count_as_failed():
     assert report.node_entry({"result": "weird"})["action"] == "failed"
+
+
+# --------------------------------------------------------------------------- interrupted runs
+
+RECORD_PATH = "/var/lib/nodeops/cgroup_driver.json"
+BACKUPS = {"runtime": {"path": "/etc/containerd/config.toml", "backup_file": "/etc/containerd/config.toml.1.bak"},
+           "kubelet": {"path": "/var/lib/kubelet/config.yaml", "backup_file": "/var/lib/kubelet/config.yaml.2.bak"}}
+
+
+def record(**changes):
+    out = {"operation": "cgroup_driver", "node": "w1", "started": "2024-05-01T02:00:00Z", "controller": "ctl",
+           "cordoned_before": False, "step": "kubelet_configured", "updated": "2024-05-01T02:01:10Z",
+           "steps": {"started": "2024-05-01T02:00:00Z", "drained": "2024-05-01T02:00:40Z",
+                     "services_stopped": "2024-05-01T02:01:00Z", "runtime_configured": "2024-05-01T02:01:05Z",
+                     "kubelet_configured": "2024-05-01T02:01:10Z"},
+           "backups": copy.deepcopy(BACKUPS), "resumed": []}
+    out.update(changes)
+    return out
+
+
+def with_record(base, content=None, error=None, exists=True):
+    out = copy.deepcopy(base)
+    out["progress_record"] = {"path": RECORD_PATH, "exists": exists, "record": content, "error": error}
+    return out
+
+
+STOPPED = {"kubelet": {"active": "inactive"}, "containerd": {"active": "inactive"}, "docker": {"active": "inactive"}}
+# What an interruption after both edits leaves: the files say systemd, kubelet and containerd are stopped.
+EDITED_AND_STOPPED = dict(copy.deepcopy(SYSTEMD), services=STOPPED)
+
+
+def test_plan_without_a_record_file_is_not_a_resume():
+    plan = report.plan(with_record(CONTAINERD_CGROUPFS, exists=False), node(), "w1")
+    assert plan["action"] == "migrate" and plan["resume"] is None
+    assert report.plan(with_record(SYSTEMD, exists=False), node(), "w1")["action"] == "skip"
+
+
+def test_plan_resumes_a_node_interrupted_after_its_edits_with_its_services_stopped():
+    plan = report.plan(with_record(EDITED_AND_STOPPED, record()), node(ready="Unknown"), "w1")
+    assert plan["action"] == "migrate", plan["reasons"]
+    assert plan["reasons"] == []
+    assert plan["notes"][0] == ("resuming an interrupted migration (step kubelet_configured reached at "
+                                "2024-05-01T02:01:10Z)")
+    assert plan["resume"] == {"path": RECORD_PATH, "step": "kubelet_configured", "at": "2024-05-01T02:01:10Z",
+                              "started": "2024-05-01T02:00:00Z", "controller": "ctl", "backups": BACKUPS}
+
+
+def test_plan_does_not_skip_a_node_whose_files_say_systemd_when_it_has_a_record():
+    """Someone started the services again: the processes may still run on cgroupfs, so they are restarted."""
+    plan = report.plan(with_record(SYSTEMD, record()), node(unschedulable=True), "w1")
+    assert plan["action"] == "migrate"
+    assert not any("left as it is" in note for note in plan["notes"])
+
+
+@pytest.mark.parametrize("cordoned_now, cordoned_in_record", [(True, False), (False, True)])
+def test_plan_takes_the_cordon_from_before_the_interrupted_run_from_the_record(cordoned_now, cordoned_in_record):
+    plan = report.plan(with_record(SYSTEMD, record(cordoned_before=cordoned_in_record)),
+                       node(unschedulable=cordoned_now), "w1")
+    assert plan["cordoned_before"] is cordoned_in_record
+    assert any("stays cordoned" in note for note in plan["notes"]) is cordoned_in_record
+
+
+def test_plan_resumes_a_node_interrupted_during_its_drain():
+    plan = report.plan(with_record(CONTAINERD_CGROUPFS, record(step="started", steps={"started": "t0"})),
+                       node(unschedulable=True), "w1")
+    assert plan["action"] == "migrate" and plan["cordoned_before"] is False
+    assert "(step started reached at t0)" in plan["notes"][0]
+
+
+def test_plan_resumes_a_docker_node_whose_stopped_daemon_does_not_answer():
+    docker = facts(container_runtime="docker", docker__available=False, docker__error="Cannot connect",
+                   services={"kubelet": {"active": "inactive"}, "docker": {"active": "inactive"}})
+    assert report.plan(with_record(docker, record()), node(), "w1")["action"] == "migrate"
+    docker["services"]["docker"]["active"] = "active"
+    plan = report.plan(with_record(docker, record()), node(), "w1")
+    assert plan["action"] == "refuse" and "docker does not answer" in plan["reasons"][0]
+
+
+@pytest.mark.parametrize("content, error, fragment", [
+    (None, "%s is not valid JSON (Expecting value: line 1 column 1 (char 0))" % RECORD_PATH,
+     "the progress record %s cannot be used: %s is not valid JSON" % (RECORD_PATH, RECORD_PATH)),
+    (None, "cannot read %s on the node: Permission denied" % RECORD_PATH, "Permission denied"),
+    (record(operation="containerd_switch"), None,
+     "%s is not a progress record of the cgroup driver migration (operation: containerd_switch, started: "
+     "2024-05-01T02:00:00Z, controller: ctl); finish that operation first" % RECORD_PATH),
+    ({"step": "drained"}, None, "(operation: none, started: unknown, controller: unknown)"),
+    (record(step="half-way"), None, "names no known step (step: half-way"),
+    (record(cordoned_before=None), None, "does not say whether the Node was cordoned before"),
+])
+def test_plan_refuses_a_record_it_cannot_resume_from_naming_the_file_the_cause_and_the_fix(content, error, fragment):
+    plan = report.plan(with_record(EDITED_AND_STOPPED, content, error), node(), "w1")
+    assert plan["action"] == "refuse" and len(plan["reasons"]) == 1
+    assert fragment in plan["reasons"][0], plan["reasons"]
+    assert plan["reasons"][0].endswith("then remove %s" % RECORD_PATH)
+    assert plan["resume"] is None
+
+
+@pytest.mark.parametrize("changed, fragment", [
+    (dict(kubelet__config_error="line 3: bad indent"), "line 3: bad indent"),
+    (dict(container_runtime="cri-o"), "container runtime cri-o is not supported"),
+    (dict(kubelet__cgroup_driver_flag="cgroupfs"), "--cgroup-driver=cgroupfs"),
+])
+def test_plan_still_refuses_what_a_resume_cannot_fix(changed, fragment):
+    plan = report.plan(with_record(facts(**changed), record()), node(), "w1")
+    assert plan["action"] == "refuse"
+    assert any(fragment in reason for reason in plan["reasons"]), plan["reasons"]
+
+
+def test_plan_refuses_to_resume_a_node_missing_from_the_api():
+    plan = report.plan(with_record(EDITED_AND_STOPPED, record()), None, "w9")
+    assert plan["action"] == "refuse" and "Node w9 does not exist" in plan["reasons"][0]
+
+
+def test_progress_opens_a_record_before_the_first_change():
+    opened = report.progress({}, "started", "t0", node="w1", controller="ctl", cordoned_before=False)
+    assert opened == {"operation": "cgroup_driver", "node": "w1", "started": "t0", "controller": "ctl",
+                      "cordoned_before": False, "step": "started", "steps": {"started": "t0"}, "updated": "t0",
+                      "backups": {}, "resumed": []}
+
+
+def test_progress_of_a_resumed_node_keeps_the_first_run_and_notes_the_new_one():
+    first = record()
+    resumed = report.progress(first, "started", "t9", node="w1", controller="other", cordoned_before=True)
+    assert resumed["resumed"] == [{"at": "t9", "controller": "other"}]
+    assert {k: v for k, v in resumed.items() if k != "resumed"} == {k: v for k, v in first.items() if k != "resumed"}
+    assert first["resumed"] == []
+
+
+def test_progress_notes_each_step_and_keeps_the_backups_of_its_edits():
+    opened = report.progress({}, "started", "t0", node="w1", controller="ctl", cordoned_before=False)
+    runtime_edit = {"changed": True, "path": "/etc/containerd/config.toml", "backup_file": "/r.bak"}
+    after = report.progress(opened, "runtime_configured", "t1", edit=runtime_edit)
+    after = report.progress(after, "kubelet_configured", "t2",
+                            edit={"changed": True, "path": "/var/lib/kubelet/config.yaml", "backup_file": "/k.bak"})
+    assert after["step"] == "kubelet_configured" and after["updated"] == "t2"
+    assert after["steps"] == {"started": "t0", "runtime_configured": "t1", "kubelet_configured": "t2"}
+    assert after["backups"] == {"runtime": {"path": "/etc/containerd/config.toml", "backup_file": "/r.bak"},
+                                "kubelet": {"path": "/var/lib/kubelet/config.yaml", "backup_file": "/k.bak"}}
+    assert opened["backups"] == {}
+
+
+def test_progress_keeps_the_first_attempts_backup_when_the_resumed_edit_changes_nothing_or_again():
+    first = record()
+    unchanged = report.progress(first, "runtime_configured", "t9",
+                                edit={"changed": False, "path": "/etc/containerd/config.toml"})
+    again = report.progress(first, "runtime_configured", "t9",
+                            edit={"changed": True, "path": "/etc/containerd/config.toml", "backup_file": "/new"})
+    assert unchanged["backups"] == BACKUPS and again["backups"] == BACKUPS
+
+
+def test_progress_notes_a_file_the_run_created():
+    out = report.progress({}, "runtime_configured", "t1",
+                          edit={"changed": True, "path": "/etc/containerd/config.toml"})
+    assert out["backups"] == {"runtime": {"path": "/etc/containerd/config.toml", "created": True}}
+
+
+def test_progress_refuses_an_unknown_step():
+    with pytest.raises(ValueError):
+        report.progress({}, "half-way", "t1")
+
+
+def test_node_entry_of_a_resumed_node_lists_the_first_attempts_backups_and_the_resume():
+    plan = report.plan(with_record(EDITED_AND_STOPPED, record()), node(), "w1")
+    entry = report.node_entry({"node": "w1", "result": "migrated", "message": "ok", "plan": plan,
+                               "kubelet_edit": {"changed": False}, "runtime_edit": {"changed": False},
+                               "progress": {"path": RECORD_PATH, "kept": False, "record": record()}})
+    assert entry["backups"] == ["/var/lib/kubelet/config.yaml.2.bak", "/etc/containerd/config.toml.1.bak"]
+    assert entry["details"]["resumed"]["step"] == "kubelet_configured"
+    assert entry["details"]["progress_record"]["kept"] is False
+
+
+def test_adopt_backups_finds_the_backup_made_by_a_run_killed_before_it_noted_it():
+    first = record(backups={"runtime": BACKUPS["runtime"]})  # killed right after the kubelet edit
+    started = 1714528800  # 2024-05-01T02:00:00Z
+    kubelet = "/var/lib/kubelet/config.yaml"
+    found = [
+        {"path": kubelet + ".77.2024-04-01@10:00:00~", "ctime": started - 86400},  # an earlier run's
+        {"path": kubelet + ".90.2024-05-01@02:01:20~", "ctime": started + 80},  # a later attempt's
+        # the interrupted run's, whose mtime is the original's (the backup keeps it)
+        {"path": kubelet + ".88.2024-05-01@02:01:08~", "ctime": started + 68, "mtime": started - 86400 * 30},
+        {"path": kubelet + ".orig", "ctime": started + 70},
+        {"path": "/etc/containerd/config.toml.5.2024-05-01@02:01:30~", "ctime": started + 90},
+    ]
+    paths = {"kubelet": kubelet, "runtime": "/etc/containerd/config.toml"}
+    adopted = report.adopt_backups(first, found, paths)
+    assert adopted["backups"]["kubelet"] == {"path": kubelet, "backup_file": kubelet + ".88.2024-05-01@02:01:08~",
+                                             "found": True}
+    assert adopted["backups"]["runtime"] == BACKUPS["runtime"]
+    assert "kubelet" not in first["backups"]
+
+
+def test_adopt_backups_adopts_nothing_without_a_backup_since_the_start():
+    first = record(backups={})
+    old = [{"path": "/var/lib/kubelet/config.yaml.1.2024-04-01@10:00:00~", "ctime": 1700000000}]
+    assert report.adopt_backups(first, old, {"kubelet": "/var/lib/kubelet/config.yaml"})["backups"] == {}
+    assert report.adopt_backups(record(started="soon"), old, {"kubelet": "/x"})["backups"] == BACKUPS

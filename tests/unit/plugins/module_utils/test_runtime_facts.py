@@ -322,3 +322,54 @@ def test_a_kubelet_configuration_that_is_not_a_mapping_is_an_error_of_the_facts(
     assert kubelet["config_error"] == ("/var/lib/kubelet/config.yaml is not a readable KubeletConfiguration: "
                                        "not a mapping")
     assert kubelet["cgroup_driver_effective"] == "cgroupfs"
+
+
+# ---------------------------------------------------------------------------
+# The progress record an operation keeps on the node.
+# ---------------------------------------------------------------------------
+
+RECORD_PATH = "/var/lib/nodeops/cgroup_driver.json"
+
+
+def test_the_progress_record_is_read_last_and_only_when_asked_for():
+    assert RECORD_PATH not in rf.node_request()["files"]
+    files = rf.node_request(progress_record_path=RECORD_PATH)["files"]
+    assert files[-1] == RECORD_PATH and files.count(RECORD_PATH) == 1
+    assert "progress_record" not in rf.runtime_facts(kubeadm_containerd_node())
+
+
+def test_the_reader_hands_over_the_progress_record_with_the_other_files(tmp_path):
+    record = tmp_path / "cgroup_driver.json"
+    record.write_text('{"operation": "cgroup_driver", "step": "drained"}\n')
+    request = rf.node_request(kubelet_config_path=str(tmp_path / "config.yaml"), kubelet_flags_files=[],
+                              progress_record_path=str(record))
+    request["commands"] = []
+    decoded = run_reader(request)
+    assert rf.progress_record(decoded, str(record)) == {
+        "path": str(record), "exists": True, "error": None,
+        "record": {"operation": "cgroup_driver", "step": "drained"}}
+
+
+def node_with_record(entry):
+    decoded = kubeadm_containerd_node()
+    decoded["files"][RECORD_PATH] = entry
+    return rf.runtime_facts(decoded, progress_record_path=RECORD_PATH)["progress_record"]
+
+
+def test_a_missing_progress_record_is_absent_not_an_error():
+    assert node_with_record({"exists": False}) == {"path": RECORD_PATH, "exists": False, "record": None,
+                                                   "error": None}
+
+
+@pytest.mark.parametrize("entry, error", [
+    ({"error": "Permission denied", "stage": "read"}, "cannot read %s on the node: Permission denied" % RECORD_PATH),
+    ({"error": "Permission denied", "stage": "stat"}, "cannot stat %s on the node: Permission denied" % RECORD_PATH),
+    ({"exists": True, "regular": False, "isdir": True}, "%s is not a regular file" % RECORD_PATH),
+    ({"exists": True, "regular": True, "content": b'{"step": "dra'}, "%s is not valid JSON" % RECORD_PATH),
+    ({"exists": True, "regular": True, "content": b"\xff\xfe"}, "%s is not UTF-8 text" % RECORD_PATH),
+    ({"exists": True, "regular": True, "content": b'["drained"]'}, "%s holds JSON but not an object" % RECORD_PATH),
+])
+def test_an_unusable_progress_record_is_reported_with_the_cause_not_raised(entry, error):
+    read = node_with_record(entry)
+    assert read["record"] is None
+    assert read["error"].startswith(error), read["error"]
