@@ -115,8 +115,8 @@ def node_request(kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_flags_files
     only runs when ``containerd --version`` worked.
     """
     files = []
-    for path in [kubelet_config_path] + list(kubelet_flags_files) + ([progress_record_path] if progress_record_path
-                                                                      else []):
+    extra = [progress_record_path] if progress_record_path else []
+    for path in [kubelet_config_path] + list(kubelet_flags_files) + extra:
         if path not in files:
             files.append(path)
     commands = [

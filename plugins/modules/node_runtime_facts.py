@@ -55,7 +55,7 @@ options:
         progress record). Read by the same process as the other files and returned as
         RV(runtime_facts.progress_record); not read when unset.
       - A file that cannot be used (unreadable, not a regular file, not a JSON object) is not an error of the
-        module; RV(runtime_facts.progress_record.error) says why.
+        module; C(error) in RV(runtime_facts.progress_record) says why.
     type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: nodeops.kubernetes contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run a command, and kill it the way a lost terminal or controller would once a chosen line appears in its output.
@@ -23,7 +22,7 @@ import threading
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--when", required=True, help="regular expression of the line that triggers the kill")
     parser.add_argument("--output", required=True, help="file that receives the command's output")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds between SIGTERM and SIGKILL")
