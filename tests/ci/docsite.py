@@ -41,6 +41,9 @@ EXTERNAL_LABELS = {
     "ansible_collections.kubernetes.core.k8s_drain_module": (
         "collections/kubernetes/core/k8s_drain_module.html#ansible-collections-kubernetes-core-k8s-drain-module",
         "kubernetes.core.k8s_drain module"),
+    "ansible_collections.kubernetes.core.k8s_info_module": (
+        "collections/kubernetes/core/k8s_info_module.html#ansible-collections-kubernetes-core-k8s-info-module",
+        "kubernetes.core.k8s_info module"),
 }
 
 
