@@ -9,7 +9,7 @@ K8S_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2; exit}' $(ROOT
 K8S_BIN := $(or $(NODEOPS_LAB_CACHE),$(HOME)/.cache/nodeops-lab)/k8s-$(K8S_VERSION)
 export PATH := $(VENV)/bin:$(K8S_BIN):$(PATH)
 
-.PHONY: setup demo test unit lab-tests integration sanity lint molecule lab-up lab-down lab-status bench-drain bench-audit changelog
+.PHONY: setup demo test unit lab-tests integration sanity lint molecule lab-up lab-down lab-status bench-drain bench-audit bench-rollout-scale changelog
 
 setup:
 	@tests/ci/setup.sh
@@ -55,6 +55,11 @@ bench-drain: setup
 # The fleet audit on 3 and on 100 API-only nodes (the scale lab, kwok); e.g. BENCH_AUDIT_ARGS="--runs 2 --port 16720".
 bench-audit: setup
 	PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python tests/bench/bench_audit.py $(BENCH_AUDIT_ARGS)
+
+# node_maintenance (cordon, drain, Ready wait, uncordon) on 10, 50 and 100 API-only nodes, serial 1 and 10%;
+# e.g. BENCH_ROLLOUT_SCALE_ARGS="--sizes 10,50 --serials 1 --port 16740".
+bench-rollout-scale: setup
+	PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python tests/bench/bench_rollout_scale.py $(BENCH_ROLLOUT_SCALE_ARGS)
 
 changelog: setup
 	antsibull-changelog release
