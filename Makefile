@@ -49,8 +49,9 @@ lab-down: setup
 lab-status: setup
 	$(LAB) status
 
+# Drain: ours, kubectl and kubernetes.core.k8s_drain on the lab; e.g. BENCH_DRAIN_ARGS="--runs 3 --case pdb".
 bench-drain: setup
-	PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python tests/bench/bench_drain.py
+	PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python tests/bench/bench_drain.py $(BENCH_DRAIN_ARGS)
 
 # The fleet audit on 3 and on 100 API-only nodes (the scale lab, kwok); e.g. BENCH_AUDIT_ARGS="--runs 2 --port 16720".
 bench-audit: setup
