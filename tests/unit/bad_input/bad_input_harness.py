@@ -2,7 +2,7 @@
 
 This file holds no tests itself. It provides:
 
-* :class:`FakeNode`, a managed node whose files are real files under pytest's ``tmp_path``
+* :class:`FakeNode` (from the action plugin tests), a managed node whose files are real files under ``tmp_path``
   (``stat``, ``slurp`` and ``file`` module calls and the ``copy`` action read and write them);
 * :func:`run_action` and :func:`run_module`, which run an action plugin's ``run()`` or a module's
   ``main()`` and return an :class:`Outcome` (failed with a message, succeeded, or crashed with a
@@ -11,7 +11,6 @@ This file holds no tests itself. It provides:
 * :class:`Report`, the JSON file of the results that ``tests/unit/bad_input_table.py`` renders.
 """
 
-import base64
 import json
 import os
 import stat as stat_module
@@ -19,6 +18,10 @@ import sys
 import traceback
 
 from ansible.module_utils.testing import patch_module_args
+
+# The fake managed node of the action plugin tests (files on the local file system, writes like copy).
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "plugins", "action"))
+from test_config_actions import FakeConnection, FakeNode, FakeShared, FakeTask  # noqa: E402 pylint: disable=wrong-import-position
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 DEFAULT_REPORT = os.path.join(REPO_ROOT, ".cache", "bad-input", "bad-input.json")
@@ -39,88 +42,11 @@ class Outcome(object):
 
 # --------------------------------------------------------------------------- action plugins
 
-class _Task(object):
-    def __init__(self, args, check_mode=False):
-        self.args = dict(args)
-        self.check_mode = check_mode
-        self.diff = False
-        self.async_val = 0
-        self.action = "bad_input"
-
-    def copy(self):
-        return _Task(self.args, self.check_mode)
-
-
-class _CopyAction(object):
-    """Writes like ansible.builtin.copy (temporary file, rename); records every write."""
-
-    def __init__(self, node, task):
-        self.node = node
-        self.task = task
-
-    def run(self, task_vars=None):
-        args = self.task.args
-        self.node.writes.append(args["dest"])
-        tmp = args["dest"] + ".tmp"
-        with open(tmp, "w") as handle:
-            handle.write(args["content"])
-        os.replace(tmp, args["dest"])
-        return {"changed": True, "dest": args["dest"]}
-
-
-class _Loader(object):
-    def __init__(self, node):
-        self.action_loader = self
-        self.node = node
-
-    def get(self, name, task=None, **_kwargs):
-        assert name == "ansible.builtin.copy", name
-        return _CopyAction(self.node, task)
-
-
-class _Shell(object):
-    tmpdir = None
-
-
-class _Connection(object):
-    _shell = _Shell()
-
-
-class FakeNode(object):
-    """A managed node whose file system is the local one; commands come from ``commands``."""
-
-    def __init__(self, commands=None):
-        self.commands = dict(commands or {})
-        self.writes = []
-
-    def execute_module(self, module_name=None, module_args=None, task_vars=None, **_kwargs):
-        if module_name == "ansible.builtin.stat":
-            path = module_args["path"]
-            if not os.path.exists(path):
-                return {"stat": {"exists": False}}
-            info = os.stat(path)
-            return {"stat": {"exists": True, "isreg": stat_module.S_ISREG(info.st_mode),
-                             "isdir": stat_module.S_ISDIR(info.st_mode),
-                             "mode": "%04o" % stat_module.S_IMODE(info.st_mode),
-                             "pw_name": "root", "gr_name": "root"}}
-        if module_name == "ansible.builtin.slurp":
-            with open(module_args["src"], "rb") as handle:
-                return {"content": base64.b64encode(handle.read()).decode(), "encoding": "base64"}
-        if module_name == "ansible.builtin.file":
-            os.makedirs(module_args["path"], exist_ok=True)
-            return {"changed": True}
-        raise AssertionError("unexpected module %s" % module_name)
-
-    def low_level(self, cmd, sudoable=True, **_kwargs):
-        rc, stdout, stderr = self.commands.get(cmd, (127, "", "%s: command not found" % cmd.split()[0]))
-        return {"rc": rc, "stdout": stdout, "stderr": stderr}
-
-
 def run_action(plugin, args, node=None, task_vars=None):
     """Run ``plugin.ActionModule(...).run()`` against ``node``; an escaping exception is a crash."""
     node = node or FakeNode()
-    action = plugin.ActionModule(_Task(args), _Connection(), None, None, None)
-    action._shared_loader_obj = _Loader(node)
+    action = plugin.ActionModule(FakeTask(args), FakeConnection(), None, None, None)
+    action._shared_loader_obj = FakeShared(node)
     action._execute_module = node.execute_module
     action._low_level_execute_command = node.low_level
     try:
