@@ -265,17 +265,23 @@ def _check_node_exists(facts, node, options):
 RESUME_CHECKS = (_check_runtime_resumed, _check_kubelet_flag, _check_node_exists)
 
 
-def _resume(facts, node, options, result):
-    """The plan of a node that holds a progress record: migrate it again, or refuse an unusable record."""
-    for check in (_check_facts, _check_record, _check_kubelet_config):
+def _refused(result, checks, facts, node, options, first_only=True):
+    """Run ``checks`` into ``result["reasons"]`` (stopping at the first that finds something when ``first_only``);
+    mark the result refused and return True when any did."""
+    for check in checks:
         result["reasons"].extend(check(facts, node, options))
-        if result["reasons"]:
-            result["action"] = "refuse"
-            return result
-    for check in RESUME_CHECKS:
-        result["reasons"].extend(check(facts, node, options))
+        if first_only and result["reasons"]:
+            break
     if result["reasons"]:
         result["action"] = "refuse"
+        return True
+    return False
+
+
+def _resume(facts, node, options, result):
+    """The plan of a node that holds a progress record: migrate it again, or refuse an unusable record."""
+    if (_refused(result, (_check_facts, _check_record, _check_kubelet_config), facts, node, options)
+            or _refused(result, RESUME_CHECKS, facts, node, options, first_only=False)):
         return result
     read = _dict(facts.get("progress_record"))
     record = read["record"]
@@ -313,25 +319,17 @@ def plan(facts, node=None, node_name=None, require_ready=True):
               "resume": None}
     if _has_record(facts):
         return _resume(facts, node, options, result)
-    for check in COMMON_CHECKS:
-        result["reasons"].extend(check(facts, node, options))
-        if result["reasons"]:
-            result["action"] = "refuse"
-            return result
+    if _refused(result, COMMON_CHECKS, facts, node, options):
+        return result
     if facts.get("consistent_on_systemd"):
-        result["reasons"].extend(_check_services(facts, node, options))
-        if result["reasons"]:
-            result["action"] = "refuse"
+        if _refused(result, (_check_services,), facts, node, options):
             return result
         result["action"] = "skip"
         result["notes"].append("kubelet and %s already use the systemd cgroup driver" % facts["container_runtime"])
         if status["unschedulable"]:
             result["notes"].append("Node %s is cordoned; it is left as it is" % node_name)
         return result
-    for check in MIGRATE_CHECKS:
-        result["reasons"].extend(check(facts, node, options))
-    if result["reasons"]:
-        result["action"] = "refuse"
+    if _refused(result, MIGRATE_CHECKS, facts, node, options, first_only=False):
         return result
     if status["unschedulable"]:
         result["notes"].append("Node %s was cordoned before the run; it stays cordoned afterwards" % node_name)
