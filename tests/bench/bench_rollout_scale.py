@@ -61,6 +61,8 @@ for _path in (LAB_PATH, TESTS_PATH):
 
 from nodeops_lab import lab, scale  # noqa: E402
 from faults.proxy import FaultProxy  # noqa: E402
+# The scale lab and the collection path as the audit benchmark (same directory) sets them up.
+from bench_audit import collection_path, scale_up  # noqa: E402
 
 # The plays of playbooks/node_maintenance.yml, in order, as the callback below notes their start.
 PLAYS = ("targets", "preflight", "rollout", "report")
@@ -106,15 +108,6 @@ class BenchError(SystemExit):
     pass
 
 
-def collection_path():
-    link_dir = os.path.join(COLLECTIONS, "ansible_collections", "nodeops")
-    link = os.path.join(link_dir, "kubernetes")
-    if not os.path.islink(link) and not os.path.isdir(link):
-        os.makedirs(link_dir, exist_ok=True)
-        os.symlink(REPO_ROOT, link)
-    return COLLECTIONS
-
-
 def load():
     return " ".join("%.1f" % value for value in os.getloadavg())
 
@@ -124,17 +117,6 @@ def say(message):
 
 
 # ---------------------------------------------------------------- the lab
-
-def scale_up(nodes, port):
-    """``nodeops_lab.scale up`` (reuses a lab that is up); its wall time."""
-    argv = [PYTHON, "-m", "nodeops_lab.scale", "up", "--nodes", str(nodes)]
-    if port:
-        argv += ["--port", str(port)]
-    env = dict(os.environ, PYTHONPATH=LAB_PATH + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    started = time.monotonic()
-    subprocess.run(argv, env=env, check=True)
-    return time.monotonic() - started
-
 
 class Cluster(object):
     """The scale lab, read and put back with the lab's kubectl and admin kubeconfig (not through the proxy)."""
