@@ -39,6 +39,9 @@ fi
 # The repository root is the collection root: give it the ansible_collections path.
 mkdir -p .cache/collections/ansible_collections/nodeops
 ln -sfn "$ROOT" .cache/collections/ansible_collections/nodeops/kubernetes
+# The lab's own plugins (its pipelined podman connection), a test tool beside the collection.
+mkdir -p .cache/collections/ansible_collections/nodeops_lab
+ln -sfn "$ROOT/tests/lab/collection" .cache/collections/ansible_collections/nodeops_lab/lab
 
 # ansible-test fetches a pip bootstrap script from the internet for each sanity
 # venv; ensurepip does the same job offline.

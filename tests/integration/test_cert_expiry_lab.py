@@ -73,8 +73,7 @@ def run_cert_expiry(paths, state_dir):
     path = os.path.join(state_dir, "play.yml")
     with open(path, "w") as handle:
         handle.write(play)
-    # The lab's node image has no sudo; the podman connection is root already.
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_BECOME_METHOD="su",
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
                CONTAINERS_CONF=paths.containers_conf)
     proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", paths.inventory, path], env=env, cwd=state_dir,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=600,

@@ -84,8 +84,7 @@ class Lab(object):
         path = os.path.join(self.state_dir, "play-%d.yml" % time.time_ns())
         with open(path, "w") as handle:
             handle.write(play)
-        # The lab's node image has no sudo; the podman connection is root already.
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_BECOME_METHOD="su",
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
                    CONTAINERS_CONF=self.paths.containers_conf, ANSIBLE_LOCALHOST_WARNING="0")
         proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", self.paths.inventory, path], env=env, cwd=self.state_dir,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,

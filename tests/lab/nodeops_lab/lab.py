@@ -51,6 +51,9 @@ IMAGE_REPO = "localhost/nodeops-lab-node"
 IMAGE = IMAGE_REPO + ":latest"
 DEFAULT_PORT = int(os.environ.get("NODEOPS_LAB_PORT") or 16443)
 LABEL = "nodeops-lab"
+# The connection plugin of the lab's inventory (tests/lab/collection, linked into .cache/collections by
+# tests/ci/setup.sh): one `podman exec -i` per command, with pipelining, as SSH with pipelining on real nodes.
+LAB_CONNECTION = "nodeops_lab.lab.podman"
 # Container names are <prefix>cp1, <prefix>w1...; another prefix allows a second lab.
 CONTAINER_PREFIX = os.environ.get("NODEOPS_LAB_CONTAINER_PREFIX") or "nodeops-lab-"
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
@@ -486,11 +489,10 @@ def write_inventory(paths, specs):
     cp_hosts, worker_hosts = {}, {}
     for container, node_name, control_plane in specs:
         host = {
-            "ansible_connection": "containers.podman.podman",
+            # the lab's connection (tests/lab/collection): one `podman exec -i` per command, pipelined
+            "ansible_connection": LAB_CONNECTION,
             "ansible_host": container,
             "ansible_python_interpreter": "/usr/bin/python3",
-            # the connection is root already and the node image has no sudo
-            "ansible_become_method": "ansible.builtin.su",
             "kube_node_name": node_name,
         }
         (cp_hosts if control_plane else worker_hosts)[node_name] = host
@@ -501,9 +503,10 @@ def write_inventory(paths, specs):
             "kube_node": {"hosts": worker_hosts},
         }}}}}
     header = ("# nodeops lab inventory, written by `python -m nodeops_lab.lab up`, with kubespray's groups.\n"
-              "# Hosts are podman containers (containers.podman.podman connection);\n"
+              "# Hosts are podman containers (%s: one pipelined `podman exec -i` per command);\n"
               "# nodeops_kubeconfig is the controller-side admin kubeconfig of the lab's kube-apiserver;\n"
-              "# nodelocaldns_image_* name the lab's NodeLocal DNSCache stand-in (a simulation, docs/lab.md).\n")
+              "# nodelocaldns_image_* name the lab's NodeLocal DNSCache stand-in (a simulation, docs/lab.md).\n"
+              % LAB_CONNECTION)
     with open(paths.inventory, "w") as fh:
         fh.write(header + yaml.safe_dump(inventory, default_flow_style=False, sort_keys=False))
     return paths.inventory

@@ -53,7 +53,7 @@ def test_inventory(lab):
     workers = group["children"]["kube_node"]["hosts"]
     assert list(cp) == ["lab-cp1"] and sorted(workers) == ["lab-worker1", "lab-worker2"]
     host = workers["lab-worker1"]
-    assert host["ansible_connection"] == "containers.podman.podman"
+    assert host["ansible_connection"] == "nodeops_lab.lab.podman"
     assert host["ansible_host"] == lab.container("w1")
     assert host["ansible_python_interpreter"] == "/usr/bin/python3"
     assert host["kube_node_name"] == "lab-worker1"
