@@ -25,6 +25,7 @@ lab.json, containers.conf and cache/ (debootstrap downloads, kept by ``down``).
 """
 
 import argparse
+import concurrent.futures
 import functools
 import json
 import os
@@ -225,6 +226,16 @@ def ensure_container(podman, paths, container, node_name, control_plane, port, i
         args += ["-p", "127.0.0.1:%d:%d" % (port, API_PORT)]
     podman.run(*(args + ulimit_args() + [image, NODE_INIT]))
     return True
+
+
+def prepare_node(podman, container, created, docker):
+    """A node container booted, its sysctls applied; a new one gets the lab's images (and Docker)."""
+    wait_systemd(podman, container)
+    podman.exec(container, "sysctl", "--system", "-q")
+    if created:
+        import_images(podman, container)
+        if docker:
+            make_docker_node(podman, container)
 
 
 def wait_systemd(podman, container, timeout=90):
@@ -532,7 +543,9 @@ def bring_up(paths, workers, port, timeout=300, docker_workers=0, cert_validity=
     k8s_dir = k8s_binaries()
     version = kubernetes_version(k8s_dir)
     kubectl = kubectl_path(k8s_dir)
-    ensure_image(paths, k8s_dir)
+    # The hashed tag of this checkout's inputs, not :latest, which a lab of another checkout may have moved.
+    image = ensure_image(paths, k8s_dir)
+    image = image if image.startswith(IMAGE_REPO + ":") else IMAGE
     ensure_host_limits()
     state = read_state(paths)
     if state.get("port") and state["port"] != port and podman.inspect(CONTAINER_PREFIX + "cp1"):
@@ -549,24 +562,28 @@ def bring_up(paths, workers, port, timeout=300, docker_workers=0, cert_validity=
 
     created = {}
     for container, node_name, control_plane in specs:
-        created[container] = ensure_container(podman, paths, container, node_name, control_plane, port)
-    for container, node_name, _ in specs:
-        wait_systemd(podman, container)
-        podman.exec(container, "sysctl", "--system", "-q")
-        if created[container]:
-            import_images(podman, container)
-            if node_name in docker:
-                make_docker_node(podman, container)
-    if not kubelet_active(podman, cp_container):
-        kubeadm_init(podman, cp_container, cp_name, version, cert_validity)
-    write_admin_kubeconfig(podman, paths, cp_container, port)
-    wait_api(kubectl, paths.kubeconfig)
-    material = None
-    for container, node_name, control_plane in specs[1:]:
-        if not kubelet_active(podman, container):
-            material = material or join_material(podman, cp_container)
-            kubeadm_join(podman, container, node_name, material,
-                         DOCKER_CRI_SOCKET if node_name in docker else CRI_SOCKET)
+        created[container] = ensure_container(podman, paths, container, node_name, control_plane, port, image)
+    # The nodes boot and load their images at the same time (mostly waiting on systemd, ctr and dockerd);
+    # the control plane is initialised as soon as its own node is ready, the workers join together after.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as pool:
+        prepared = dict((container, pool.submit(prepare_node, podman, container, created[container],
+                                                node_name in docker))
+                        for container, node_name, _ in specs)
+        prepared[cp_container].result()
+        if not kubelet_active(podman, cp_container):
+            kubeadm_init(podman, cp_container, cp_name, version, cert_validity)
+        write_admin_kubeconfig(podman, paths, cp_container, port)
+        wait_api(kubectl, paths.kubeconfig)
+        for future in prepared.values():
+            future.result()
+        joining = [(container, node_name) for container, node_name, _ in specs[1:]
+                   if not kubelet_active(podman, container)]
+        material = join_material(podman, cp_container) if joining else None
+        joins = [pool.submit(kubeadm_join, podman, container, node_name, material,
+                             DOCKER_CRI_SOCKET if node_name in docker else CRI_SOCKET)
+                 for container, node_name in joining]
+        for future in joins:
+            future.result()
     names = [n for _, n, _ in specs]
     configure_pod_network(podman, specs, pod_cidrs(kubectl, paths.kubeconfig, names))
     states = wait_nodes_ready(kubectl, paths.kubeconfig, names, timeout=timeout)
