@@ -9,7 +9,7 @@ K8S_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2; exit}' $(ROOT
 K8S_BIN := $(or $(NODEOPS_LAB_CACHE),$(HOME)/.cache/nodeops-lab)/k8s-$(K8S_VERSION)
 export PATH := $(VENV)/bin:$(K8S_BIN):$(PATH)
 
-.PHONY: setup demo test unit lab-tests integration sanity lint molecule lab-up lab-down lab-status bench-drain bench-audit bench-rollout-scale changelog
+.PHONY: setup demo test unit lab-tests integration sanity lint molecule lab-up lab-down lab-status bench-drain bench-audit bench-rollout-scale bench-rollout-overhead changelog
 
 setup:
 	@tests/ci/setup.sh
@@ -61,6 +61,11 @@ bench-audit: setup
 # e.g. BENCH_ROLLOUT_SCALE_ARGS="--sizes 10,50 --serials 1 --port 16740".
 bench-rollout-scale: setup
 	PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python tests/bench/bench_rollout_scale.py $(BENCH_ROLLOUT_SCALE_ARGS)
+
+# Per-node orchestration overhead of the containerd switch on real kubelets, the lab's connection against
+# containers.podman.podman, paired; e.g. BENCH_ROLLOUT_OVERHEAD_ARGS="--rounds 5 --port 16750".
+bench-rollout-overhead: setup
+	PYTHONPATH=$(ROOT)/tests/lab $(VENV)/bin/python tests/bench/bench_rollout_overhead.py $(BENCH_ROLLOUT_OVERHEAD_ARGS)
 
 changelog: setup
 	antsibull-changelog release
