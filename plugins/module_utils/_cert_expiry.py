@@ -450,6 +450,24 @@ def node_request(pki_dir=DEFAULT_PKI_DIR, kubeconfig_dir=DEFAULT_KUBECONFIG_DIR,
             "glob": [posixpath.join(pki_dir, "*.crt"), posixpath.join(pki_dir, "etcd", "*.crt")]}
 
 
+def read_expiry_report(read_files, threshold_days=30, pki_dir=DEFAULT_PKI_DIR, kubeconfig_dir=DEFAULT_KUBECONFIG_DIR,
+                       manifests_dir=DEFAULT_MANIFESTS_DIR):
+    """The expiry report of a node whose files ``read_files(request)`` reads.
+
+    ``read_files`` runs :data:`NODE_READER` on the node with a request and returns ``(files, globbed)`` (what
+    :func:`decode_reader_output` gives): first the files of :func:`node_request`, then, only when a kubeadm
+    kubeconfig names its client certificate file instead of embedding it, those files.
+    """
+    require_cryptography()
+    dirs = dict(pki_dir=pki_dir, kubeconfig_dir=kubeconfig_dir, manifests_dir=manifests_dir)
+    files, globbed = read_files(node_request(**dirs))
+    more = referenced_files(files, kubeconfig_dir)
+    if more:
+        extra, dummy = read_files({"pem": more})
+        files.update(extra)
+    return expiry_report(files, threshold_days=threshold_days, extra_pki_files=globbed, **dirs)
+
+
 # Runs on the node with its own python3 (3.9+, standard library only): prints one JSON object that
 # maps each path to its base64 content (null when absent). Private keys never leave the node.
 NODE_READER = r"""
