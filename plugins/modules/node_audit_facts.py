@@ -175,7 +175,7 @@ docker_node:
     ok_to_switch: true
     node: w1
 errors:
-  description: The parts that could not be read, as C(part: message); empty on success.
+  description: "The parts that could not be read, each as C(part: message); empty on success."
   returned: always
   type: list
   elements: str

@@ -245,6 +245,9 @@ def test_the_module_documents_exactly_its_options():
     import yaml  # pylint: disable=import-outside-toplevel
 
     documented = yaml.safe_load(module.DOCUMENTATION)["options"]
+    returned = yaml.safe_load(module.RETURN)
+    assert sorted(returned) == ["certificates", "docker_node", "errors", "runtime_facts"]
+    assert yaml.safe_load(module.EXAMPLES)
     assert sorted(documented) == sorted(_node_audit.ARGUMENT_SPEC)
     for name, spec in _node_audit.ARGUMENT_SPEC.items():
         assert documented[name]["type"] == spec["type"], name
