@@ -15,7 +15,7 @@ __metaclass__ = type
 
 from ansible_collections.nodeops.kubernetes.plugins.action.cert_expiry import read_node_files
 from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_audit
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_audit, _node_audit_facts
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 MODULE = "nodeops.kubernetes.node_audit_facts"
@@ -32,8 +32,11 @@ class ActionModule(NodeOpsActionBase):
         if answers.get("failed") or answers.get("unreachable"):
             raise NodeOpsError("cannot read node %s: %s; the module needs the node's python3 and root (become: true)"
                                % (host, answers.get("msg", "the module failed")))
-        result = _node_audit.audit_facts(answers, args, lambda request: read_node_files(self, request, task_vars, host),
-                                         host)
+
+        def read_more_files(request):
+            return read_node_files(self, request, task_vars, host)
+
+        result = _node_audit_facts.audit_facts(answers, args, read_more_files, host)
         result["changed"] = False
         if result["errors"]:
             raise NodeOpsError("node %s could not be read completely: %s" % (host, "; ".join(result["errors"])),

@@ -1,18 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: nodeops.kubernetes contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet audit's reads of one node in one module process (``nodeops.kubernetes.node_audit_facts``).
+"""The fleet audit's reads of one node in one module process (``nodeops.kubernetes.node_audit_facts``), node side.
 
-Nothing here is a check of its own; it runs the checks of three modules together:
-
-* on the node (:func:`read_node`, run by the module): the runtime facts reader
-  of ``node_runtime_facts`` and the certificate reader of ``cert_expiry`` (the
-  same :data:`NODE_READER` scripts those modules run with ``python3 -c``, run
-  here in the module's own interpreter by :func:`run_reader`), and the Docker
-  dependency scan of ``docker_node_scan`` (:func:`scan_node`);
-* on the controller (:func:`audit_facts`, run by the action plugin): the
-  readers' answers are parsed by the code of ``node_runtime_facts``
-  (:func:`runtime_facts`) and ``cert_expiry`` (:func:`read_expiry_report`).
+Nothing here is a check of its own; it runs the checks of three modules together. On the node
+(:func:`read_node`, run by the module): the runtime facts reader of ``node_runtime_facts`` and the
+certificate reader of ``cert_expiry`` (the same ``NODE_READER`` scripts those modules run with
+``python3 -c``, run here in the module's own interpreter by :func:`run_reader`), and the Docker dependency
+scan of ``docker_node_scan`` (:func:`scan_node`). Standard library only, like the readers: the parsing
+(YAML, TOML, X.509) happens on the controller (``_node_audit_facts``).
 
 A part that fails is named in ``errors``; the other parts are still returned.
 """
@@ -26,7 +22,7 @@ import io
 import json
 import sys
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry, _runtime_facts
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry_node, _runtime_facts_node
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_daemon import DEFAULT_PATH
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_scripts import DEFAULT_SCRIPT_PATHS
@@ -38,14 +34,14 @@ CERTIFICATE_DIRS = ("pki_dir", "kubeconfig_dir", "manifests_dir")
 
 # One spec for the module and its action plugin; the names and defaults are those of the three modules.
 ARGUMENT_SPEC = dict(
-    kubelet_config_path=dict(type="path", default=_runtime_facts.DEFAULT_KUBELET_CONFIG),
-    kubelet_flags_files=dict(type="list", elements="path", default=list(_runtime_facts.DEFAULT_FLAGS_FILES)),
+    kubelet_config_path=dict(type="path", default=_runtime_facts_node.DEFAULT_KUBELET_CONFIG),
+    kubelet_flags_files=dict(type="list", elements="path", default=list(_runtime_facts_node.DEFAULT_FLAGS_FILES)),
     containerd_binary=dict(type="str", default="containerd"),
     docker_binary=dict(type="str", default="docker"),
     threshold_days=dict(type="int", default=30),
-    pki_dir=dict(type="path", default=_cert_expiry.DEFAULT_PKI_DIR),
-    kubeconfig_dir=dict(type="path", default=_cert_expiry.DEFAULT_KUBECONFIG_DIR),
-    manifests_dir=dict(type="path", default=_cert_expiry.DEFAULT_MANIFESTS_DIR),
+    pki_dir=dict(type="path", default=_cert_expiry_node.DEFAULT_PKI_DIR),
+    kubeconfig_dir=dict(type="path", default=_cert_expiry_node.DEFAULT_KUBECONFIG_DIR),
+    manifests_dir=dict(type="path", default=_cert_expiry_node.DEFAULT_MANIFESTS_DIR),
     name=dict(type="str"),
     daemon_json=dict(type="path", default=DEFAULT_PATH),
     script_paths=dict(type="list", elements="path", default=list(DEFAULT_SCRIPT_PATHS)),
@@ -84,10 +80,10 @@ def read_node(params, hostname, ss_output=None):
     ``docker_node_scan``, None when the scan failed) and ``errors`` (part name to message).
     """
     answers = {"errors": {}, "docker_node": None}
-    answers["runtime_answer"] = run_reader(_runtime_facts.NODE_READER,
-                                           _runtime_facts.node_request(**pick(params, RUNTIME_OPTIONS)))
-    answers["certificates_answer"] = run_reader(_cert_expiry.NODE_READER,
-                                                _cert_expiry.node_request(**pick(params, CERTIFICATE_DIRS)))
+    answers["runtime_answer"] = run_reader(_runtime_facts_node.NODE_READER,
+                                           _runtime_facts_node.node_request(**pick(params, RUNTIME_OPTIONS)))
+    answers["certificates_answer"] = run_reader(_cert_expiry_node.NODE_READER,
+                                                _cert_expiry_node.node_request(**pick(params, CERTIFICATE_DIRS)))
     try:
         answers["docker_node"] = scan_node(params["name"] or hostname, daemon_json=params["daemon_json"],
                                            script_paths=params["script_paths"], ss_output=ss_output,
@@ -96,33 +92,3 @@ def read_node(params, hostname, ss_output=None):
     except NodeOpsError as exc:
         answers["errors"]["docker_node"] = exc.message
     return answers
-
-
-def audit_facts(answers, options, read_more_files, source="the node"):
-    """Controller side: ``runtime_facts``, ``certificates`` and ``docker_node`` as the three modules return them.
-
-    ``answers``: what :func:`read_node` returned. ``read_more_files(request)`` reads certificate files on the
-    node when a kubeconfig names them instead of embedding them (``(files, globbed)``, as ``cert_expiry``).
-    A part that cannot be parsed is None and its error is in ``errors`` (a list of ``part: message``).
-    """
-    result = {"runtime_facts": None, "certificates": None, "docker_node": answers.get("docker_node")}
-    errors = []
-    try:
-        decoded = _runtime_facts.decode_reader_output(answers["runtime_answer"], source)
-        result["runtime_facts"] = _runtime_facts.runtime_facts(decoded, **pick(options, RUNTIME_OPTIONS))
-    except NodeOpsError as exc:
-        errors.append("runtime_facts: %s" % exc.message)
-
-    def read_files(request):
-        # The first request is the one the module's reader has answered already.
-        if "kubeconfig" in request:
-            return _cert_expiry.decode_reader_output(answers["certificates_answer"], source)
-        return read_more_files(request)
-
-    try:
-        result["certificates"] = _cert_expiry.read_expiry_report(read_files, **pick(options, CERTIFICATE_OPTIONS))
-    except NodeOpsError as exc:
-        errors.append("certificates: %s" % exc.message)
-    errors.extend("%s: %s" % (part, message) for part, message in sorted((answers.get("errors") or {}).items()))
-    result["errors"] = errors
-    return result

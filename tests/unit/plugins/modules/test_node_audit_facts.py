@@ -22,6 +22,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils import (
     _cert_expiry,
     _docker_scan,
     _node_audit,
+    _node_audit_facts,
     _runtime_facts,
 )
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
@@ -114,7 +115,7 @@ def test_the_module_returns_both_readers_answers_and_the_docker_scan_in_one_run(
 def test_the_parts_are_what_the_three_modules_return(node, capsys):
     params = options(node)
     dummy, answers = run_module(params, capsys)
-    facts = _node_audit.audit_facts(answers, params, no_more_reads, "w1")
+    facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
     assert facts["errors"] == []
     runtime_options = _node_audit.pick(params, _node_audit.RUNTIME_OPTIONS)
     own = python_c(_runtime_facts.NODE_READER, _runtime_facts.node_request(**runtime_options))
@@ -146,7 +147,7 @@ def test_a_malformed_daemon_json_is_an_error_of_the_docker_part_only(node, capsy
     params = options(node)
     code, answers = run_module(params, capsys)
     assert code == 0 and answers["docker_node"] is None and "daemon.json" in answers["errors"]["docker_node"]
-    facts = _node_audit.audit_facts(answers, params, no_more_reads, "w1")
+    facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
     assert facts["runtime_facts"]["kubelet"]["cgroup_driver"] == "systemd"
     assert facts["certificates"]["due"] == ["apiserver"]
     assert len(facts["errors"]) == 1 and facts["errors"][0].startswith("docker_node: ")
@@ -156,7 +157,7 @@ def test_an_unreadable_answer_names_its_part_and_keeps_the_others(node, capsys):
     params = options(node)
     dummy, answers = run_module(params, capsys)
     answers["runtime_answer"] = "not json"
-    facts = _node_audit.audit_facts(answers, params, no_more_reads, "w1")
+    facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
     assert facts["runtime_facts"] is None and facts["certificates"]["due"] == ["apiserver"]
     assert facts["errors"][0].startswith("runtime_facts: cannot read the runtime facts of w1")
 
@@ -174,7 +175,7 @@ def test_client_certificate_files_named_by_a_kubeconfig_are_read_in_a_second_req
         asked.append(request)
         return {client: pem(cert)}, []
 
-    facts = _node_audit.audit_facts(answers, params, read_more, "w1")
+    facts = _node_audit_facts.audit_facts(answers, params, read_more, "w1")
     assert asked == [{"pem": [client]}]
     admin = [row for row in facts["certificates"]["certificates"] if row["name"] == "admin.conf"][0]
     assert admin["missing"] is False and admin["residual_time"].endswith("d")
