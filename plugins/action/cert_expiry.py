@@ -54,16 +54,8 @@ class ActionModule(NodeOpsActionBase):
     ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def run_checked(self, args, task_vars):
-        _cert_expiry.require_cryptography()
-        dirs = dict(pki_dir=args["pki_dir"], kubeconfig_dir=args["kubeconfig_dir"],
-                    manifests_dir=args["manifests_dir"])
         host = task_vars.get("inventory_hostname", "the node")
-        files, globbed = read_node_files(self, _cert_expiry.node_request(**dirs), task_vars, host)
-        more = _cert_expiry.referenced_files(files, args["kubeconfig_dir"])
-        if more:
-            extra, dummy = read_node_files(self, {"pem": more}, task_vars, host)
-            files.update(extra)
-        report = _cert_expiry.expiry_report(files, threshold_days=args["threshold_days"],
-                                            extra_pki_files=globbed, **dirs)
+        report = _cert_expiry.read_expiry_report(lambda request: read_node_files(self, request, task_vars, host),
+                                                 **args)
         report["changed"] = False
         return report

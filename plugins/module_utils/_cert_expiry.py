@@ -24,6 +24,17 @@ import datetime
 import posixpath
 import traceback
 
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_expiry_node import (  # noqa: F401 - re-exported
+    DEFAULT_KUBECONFIG_DIR,
+    DEFAULT_MANIFESTS_DIR,
+    DEFAULT_PKI_DIR,
+    KUBEADM_CAS,
+    KUBEADM_CERTIFICATES,
+    KUBELET_CLIENT,
+    KUBELET_SERVING_FILES,
+    NODE_READER,
+    node_request,
+)
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_renewal_job import is_due
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._kubeconfig import check_kubeconfig_data
@@ -46,40 +57,10 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
 KUBEADM_OUTPUT_API_VERSION = "output.kubeadm.k8s.io/v1alpha3"
 KUBEADM_OUTPUT_KIND = "CertificateExpirationInfo"
 
-# The CAs: name, certificate and key, relative to the PKI directory.
-KUBEADM_CAS = (
-    ("ca", "ca.crt", "ca.key"),
-    ("etcd-ca", "etcd/ca.crt", "etcd/ca.key"),
-    ("front-proxy-ca", "front-proxy-ca.crt", "front-proxy-ca.key"),
-)
-
-# The certificates kubeadm lists and renews: name (also the argument of `kubeadm certs renew`),
-# kind ("file" under the PKI directory, "kubeconfig" under the kubeconfig directory), path, CA,
-# and the static pods that load it (they must restart to use a renewed one).
-KUBEADM_CERTIFICATES = (
-    ("admin.conf", "kubeconfig", "admin.conf", "ca", ()),
-    ("apiserver", "file", "apiserver.crt", "ca", ("kube-apiserver",)),
-    ("apiserver-etcd-client", "file", "apiserver-etcd-client.crt", "etcd-ca", ("kube-apiserver",)),
-    ("apiserver-kubelet-client", "file", "apiserver-kubelet-client.crt", "ca", ("kube-apiserver",)),
-    ("controller-manager.conf", "kubeconfig", "controller-manager.conf", "ca", ("kube-controller-manager",)),
-    ("etcd-healthcheck-client", "file", "etcd/healthcheck-client.crt", "etcd-ca", ()),
-    ("etcd-peer", "file", "etcd/peer.crt", "etcd-ca", ("etcd",)),
-    ("etcd-server", "file", "etcd/server.crt", "etcd-ca", ("etcd",)),
-    ("front-proxy-client", "file", "front-proxy-client.crt", "front-proxy-ca", ("kube-apiserver",)),
-    ("scheduler.conf", "kubeconfig", "scheduler.conf", "ca", ("kube-scheduler",)),
-    ("super-admin.conf", "kubeconfig", "super-admin.conf", "ca", ()),
-)
 CERTIFICATE_NAMES = tuple(entry[0] for entry in KUBEADM_CERTIFICATES)
 ETCD_NAMES = ("etcd-healthcheck-client", "etcd-peer", "etcd-server")
 # kubeadm writes super-admin.conf on the node of `kubeadm init` only (1.29 and later).
 OPTIONAL_NAMES = ("super-admin.conf",)
-
-DEFAULT_PKI_DIR = "/etc/kubernetes/pki"
-DEFAULT_KUBECONFIG_DIR = "/etc/kubernetes"
-DEFAULT_MANIFESTS_DIR = "/etc/kubernetes/manifests"
-KUBELET_CLIENT = "/var/lib/kubelet/pki/kubelet-client-current.pem"
-# With serverTLSBootstrap the kubelet keeps its CSR-signed serving certificate here, else its self-signed one.
-KUBELET_SERVING_FILES = ("/var/lib/kubelet/pki/kubelet-server-current.pem", "/var/lib/kubelet/pki/kubelet.crt")
 
 SECONDS_PER_DAY = 86400
 
@@ -427,71 +408,22 @@ def referenced_files(files, kubeconfig_dir=DEFAULT_KUBECONFIG_DIR):
     return wanted
 
 
-def node_request(pki_dir=DEFAULT_PKI_DIR, kubeconfig_dir=DEFAULT_KUBECONFIG_DIR, manifests_dir=DEFAULT_MANIFESTS_DIR,
-                 kubelet_client=KUBELET_CLIENT, kubelet_serving=KUBELET_SERVING_FILES):
-    """What :data:`NODE_READER` reads on the node for :func:`expiry_report`.
+def read_expiry_report(read_files, threshold_days=30, pki_dir=DEFAULT_PKI_DIR, kubeconfig_dir=DEFAULT_KUBECONFIG_DIR,
+                       manifests_dir=DEFAULT_MANIFESTS_DIR):
+    """The expiry report of a node whose files ``read_files(request)`` reads.
 
-    ``pem``: certificate files (only their CERTIFICATE blocks leave the node, never a key);
-    ``kubeconfig``: kubeconfig files, without their key and token lines; ``exists``: files whose
-    presence only matters (the CA keys, the etcd manifest); ``glob``: patterns of other certificates.
+    ``read_files`` runs :data:`NODE_READER` on the node with a request and returns ``(files, globbed)`` (what
+    :func:`decode_reader_output` gives): first the files of :func:`node_request`, then, only when a kubeadm
+    kubeconfig names its client certificate file instead of embedding it, those files.
     """
-    pem = [posixpath.join(pki_dir, rel) for _n, rel, _k in KUBEADM_CAS]
-    kubeconfig = []
-    for _name, kind, rel, _ca, _pods in KUBEADM_CERTIFICATES:
-        if kind == "kubeconfig":
-            kubeconfig.append(posixpath.join(kubeconfig_dir, rel))
-        else:
-            pem.append(posixpath.join(pki_dir, rel))
-    pem.append(kubelet_client)
-    pem.extend(kubelet_serving)
-    exists = [posixpath.join(pki_dir, key) for _n, _c, key in KUBEADM_CAS]
-    exists.append(posixpath.join(manifests_dir, "etcd.yaml"))
-    return {"pem": pem, "kubeconfig": kubeconfig, "exists": exists,
-            "glob": [posixpath.join(pki_dir, "*.crt"), posixpath.join(pki_dir, "etcd", "*.crt")]}
-
-
-# Runs on the node with its own python3 (3.9+, standard library only): prints one JSON object that
-# maps each path to its base64 content (null when absent). Private keys never leave the node.
-NODE_READER = r"""
-import base64, glob, json, os, sys
-req = json.loads(sys.argv[1])
-out = {}
-def pem_only(data):
-    keep, inside = [], False
-    for line in data.splitlines(True):
-        if line.startswith(b"-----BEGIN CERTIFICATE-----"):
-            inside = True
-        if inside:
-            keep.append(line)
-        if line.startswith(b"-----END CERTIFICATE-----"):
-            inside = False
-    return b"".join(keep)
-def public_kubeconfig(data):
-    secret = (b"client-key-data:", b"client-key:", b"token:", b"password:", b"token-file:")
-    return b"".join(l for l in data.splitlines(True) if not l.strip().startswith(secret))
-def read(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-for kind, paths in (("pem", req.get("pem", [])), ("kubeconfig", req.get("kubeconfig", []))):
-    for path in paths:
-        data = read(path)
-        if data is not None:
-            data = base64.b64encode(pem_only(data) if kind == "pem" else public_kubeconfig(data)).decode()
-        out[path] = data
-for path in req.get("exists", []):
-    out[path] = "" if os.path.exists(path) else None
-globbed = []
-for pattern in req.get("glob", []):
-    for path in sorted(glob.glob(pattern)):
-        globbed.append(path)
-        if path not in out:
-            data = read(path)
-            out[path] = None if data is None else base64.b64encode(pem_only(data)).decode()
-print(json.dumps({"files": out, "globbed": globbed}))
-"""
+    require_cryptography()
+    dirs = dict(pki_dir=pki_dir, kubeconfig_dir=kubeconfig_dir, manifests_dir=manifests_dir)
+    files, globbed = read_files(node_request(**dirs))
+    more = referenced_files(files, kubeconfig_dir)
+    if more:
+        extra, dummy = read_files({"pem": more})
+        files.update(extra)
+    return expiry_report(files, threshold_days=threshold_days, extra_pki_files=globbed, **dirs)
 
 
 def decode_reader_output(stdout, source):

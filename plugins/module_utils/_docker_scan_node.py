@@ -14,6 +14,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_da
 )
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_docker_unit import scan_docker_unit
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_findings import NodeFindings
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_report import build_report
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_kubelet import (
     KUBELET_FLAG_FILES,
     scan_kubelet_flags,
@@ -71,3 +72,23 @@ class NodeScanner(object):
         scan_kubelet_flags(self.tree, self.found, self.carry_over, self.kubelet_flag_files)
         self.docker_socket_clients.extend(scan_socket_clients(self.tree, self.found, self.ss_output))
         return self.found.result()
+
+
+def socket_connections(module):
+    """Output of ``ss -xpn`` (unix sockets with their peers and processes) through an AnsibleModule, None without ss."""
+    binary = module.get_bin_path("ss")
+    if not binary:
+        return None
+    rc, stdout, _stderr = module.run_command([binary, "-xpn"])
+    return stdout if rc == 0 else None
+
+
+def scan_node(node, daemon_json=DEFAULT_PATH, script_paths=DEFAULT_SCRIPT_PATHS, ss_output=None, acknowledge=None,
+              block_on_warnings=False, root="/"):
+    """The report of one node's scan (what ``docker_node_scan`` returns): findings with acknowledgements and the
+    verdict (:func:`build_report`), ``carry_over``, ``docker_socket_clients`` and ``node``. Raises NodeOpsError
+    when a file cannot be used (a malformed daemon.json)."""
+    scanner = NodeScanner(node, root=root, daemon_json=daemon_json, script_paths=script_paths, ss_output=ss_output)
+    report = build_report(scanner.scan(), acknowledge, block_on_warnings)
+    report.update(carry_over=scanner.carry_over, docker_socket_clients=scanner.docker_socket_clients, node=node)
+    return report

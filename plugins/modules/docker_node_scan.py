@@ -168,31 +168,22 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan import (
     DEFAULT_SCRIPT_PATHS,
-    NodeScanner,
     blocking_message,
-    build_report,
+)
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import (
+    scan_node,
+    socket_connections,
 )
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
-
-
-def socket_connections(module):
-    """Output of ``ss -xpn`` (unix sockets with their peers and processes), or None without ss."""
-    binary = module.get_bin_path("ss")
-    if not binary:
-        return None
-    rc, stdout, _stderr = module.run_command([binary, "-xpn"])
-    return stdout if rc == 0 else None
 
 
 def run(module):
     params = module.params
     node = params["name"] or socket.gethostname()
-    scanner = NodeScanner(node, daemon_json=params["daemon_json"], script_paths=params["script_paths"],
-                          ss_output=socket_connections(module))
-    findings = scanner.scan()
-    report = build_report(findings, params["acknowledge"], params["block_on_warnings"])
-    report.update(changed=False, carry_over=scanner.carry_over, docker_socket_clients=scanner.docker_socket_clients,
-                  node=node)
+    report = scan_node(node, daemon_json=params["daemon_json"], script_paths=params["script_paths"],
+                       ss_output=socket_connections(module), acknowledge=params["acknowledge"],
+                       block_on_warnings=params["block_on_warnings"])
+    report["changed"] = False
     if report["blocking"]:
         if params["on_problem"] == "fail":
             raise NodeOpsError(blocking_message(report, "node %s" % node), **report)

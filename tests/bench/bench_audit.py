@@ -13,9 +13,13 @@ reuses a lab that is up; ``--no-up`` skips it; ``--port`` is handed to it).
 Every kwok node is a host of a generated inventory (groups k8s_cluster/kube_node, ``kube_node_name``, the
 lab's kubeconfig) with ``ansible_connection: local``: the cluster-side reads are real (cluster_audit_facts
 and the others read the real API server holding the N Nodes, Leases, pods and budgets), but the node-side
-modules (node_runtime_facts, cert_expiry, docker_node_scan) run on this machine and read its files, once
-per host. Their cost (an Ansible fork and a module per node and task) is real; their findings are not the
-kwok nodes' and mean nothing.
+module (node_audit_facts: the checks of node_runtime_facts, cert_expiry and docker_node_scan in one module
+run) runs on this machine and reads its files, once per host. Its cost (an Ansible fork and a module per
+node) is real; its findings are not the kwok nodes' and mean nothing.
+
+ansible-playbook runs with pipelining on (ANSIBLE_PIPELINING=1, as kubespray's ansible.cfg sets it):
+a module is sent on the connection's stdin instead of a temporary file, a directory and several commands
+around it. ``--no-pipelining`` measures Ansible's default (off) instead; the setting is printed.
 
 Each round runs the audit once on the first 3 nodes (-e audit_hosts=...) and once on all N (the order
 alternates), both with forks = N (ANSIBLE_FORKS), then one more N-node run with forks = 5 (Ansible's
@@ -58,9 +62,8 @@ from nodeops_lab import lab, scale  # noqa: E402
 PROFILE_LINE = re.compile(r"^(?P<task>.+?) -+ (?P<seconds>\d+\.\d+)s$")
 # Where the time goes: the audit's tasks by kind (the start of their names in roles/audit/tasks).
 TASK_KINDS = [
-    ("node-side reads, one module per node and task", ("Read the kubelet's and the runtime's", "Read the expiry of the",
-                                                       "Find what depends on Docker on node",
-                                                       "Ask NodeLocal DNSCache for")),
+    ("node-side reads, one module run per node (node_audit_facts) and the DNS query",
+     ("Read the runtime and cgroup drivers, the certificate expiry", "Ask NodeLocal DNSCache for")),
     ("cluster-side reads, once", ("Read the nodes, their Leases", "Find the workloads that depend on Docker",
                                   "List the pending kubelet serving CSRs", "Read NodeLocal DNSCache's DaemonSet")),
     ("the report, once", ("Build the audit report", "Print the audit report", "Hand the audit report",
@@ -132,7 +135,7 @@ class Run(object):
         self.modules = 0
 
 
-def run_audit(workdir, inventory, run, all_hosts, module_log=None):
+def run_audit(workdir, inventory, run, all_hosts, module_log=None, pipelining=True):
     tag = "%s-forks%d-round%d%s" % (run.label.replace(" ", "-"), run.forks, run.round, "-modulecpu" if module_log else "")
     report_path = os.path.join(workdir, tag + ".json")
     if os.path.exists(report_path):
@@ -144,7 +147,8 @@ def run_audit(workdir, inventory, run, all_hosts, module_log=None):
         module_log.clear()
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_FORKS=str(run.forks), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="40")
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="40",
+               ANSIBLE_PIPELINING="1" if pipelining else "0")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     proc = subprocess.run(argv, env=env, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -285,6 +289,9 @@ def main(argv=None):
                              "wrapper that measures the CPU time of the node-side module processes")
     parser.add_argument("--port", type=int, default=None, help="API server port for `scale up` (its default: 16700)")
     parser.add_argument("--no-up", action="store_true", help="use the running scale lab as it is")
+    parser.add_argument("--no-pipelining", dest="pipelining", action="store_false",
+                        help="run ansible-playbook with Ansible's default, pipelining off (default: on, "
+                             "ANSIBLE_PIPELINING=1)")
     args = parser.parse_args(argv)
     if args.few >= args.nodes:
         parser.error("--few must be less than --nodes")
@@ -294,6 +301,8 @@ def main(argv=None):
     workdir = tempfile.mkdtemp(prefix="nodeops-bench-audit-")
     print("machine: %d CPU(s), load average %s" % (os.cpu_count(), " ".join("%.1f" % v for v in os.getloadavg())),
           flush=True)
+    pipelining = "on" if args.pipelining else "off"
+    print("ansible-playbook with pipelining %s (ANSIBLE_PIPELINING=%d)" % (pipelining, int(args.pipelining)), flush=True)
     if not args.no_up:
         print("scale lab (%s): up with %d nodes ..." % (paths.lab_dir, args.nodes), flush=True)
         print("scale lab up in %.1f s" % scale_up(args.nodes, args.port), flush=True)
@@ -317,13 +326,15 @@ def main(argv=None):
             order.reverse()
         for label, hosts in order:
             print("round %d: audit of %s, forks %d ..." % (round_no, label, args.nodes), flush=True)
-            run = run_audit(workdir, inventory, Run(label, hosts, args.nodes, round_no), names)
+            run = run_audit(workdir, inventory, Run(label, hosts, args.nodes, round_no), names,
+                            pipelining=args.pipelining)
             runs.append(run)
             print("  report %s s, wall %.1f s, cpu %.1f s: %s" % (fmt(run.seconds), run.wall, run.cpu, run.summary),
                   flush=True)
     if args.default_forks:
         print("audit of %s, forks %d ..." % (label_all, args.default_forks), flush=True)
-        run = run_audit(workdir, inventory, Run(label_all, names, args.default_forks, 0), names)
+        run = run_audit(workdir, inventory, Run(label_all, names, args.default_forks, 0), names,
+                        pipelining=args.pipelining)
         runs.append(run)
         print("  report %s s, wall %.1f s, cpu %.1f s: %s" % (fmt(run.seconds), run.wall, run.cpu, run.summary),
               flush=True)
@@ -336,12 +347,14 @@ def main(argv=None):
         # the node hosts only: the cluster-side modules run on localhost, with the venv's python unwrapped
         timed = write_inventory(os.path.join(workdir, "inventory-module-cpu.yml"), names, paths.kubeconfig,
                                 python=module_log.wrapper)
-        diagnostic = run_audit(workdir, timed, Run(label_all, names, args.nodes, 0), names, module_log)
+        diagnostic = run_audit(workdir, timed, Run(label_all, names, args.nodes, 0), names, module_log,
+                               pipelining=args.pipelining)
         print("  report %s s, wall %.1f s, cpu %.1f s, of which node-side module processes %.1f s (%d processes)"
               % (fmt(diagnostic.seconds), diagnostic.wall, diagnostic.cpu, diagnostic.module_cpu, diagnostic.modules),
               flush=True)
 
     print()
+    print("pipelining %s" % pipelining)
     print_table(runs)
     print()
     small = dict((r.round, r) for r in runs if r.label == label_few)

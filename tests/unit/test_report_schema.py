@@ -90,9 +90,9 @@ NODE_VARS = {
     "audit": {
         "audit_node": "w1", "audit_marks": {"start": 0}, "audit_threshold_days": 30, "audit_nodelocaldns_local_ip":
         "169.254.20.10", "audit_control_plane_group": "kube_control_plane", "groups": {"kube_control_plane": []},
-        "audit_runtime": {"runtime_facts": {"container_runtime": "containerd", "cgroup_version": 2,
-                                            "kubelet": {"cgroup_driver_effective": "systemd"},
-                                            "containerd": {"systemd_cgroup": {"runc": True}}}},
+        "audit_node_facts": {"runtime_facts": {"container_runtime": "containerd", "cgroup_version": 2,
+                                               "kubelet": {"cgroup_driver_effective": "systemd"},
+                                               "containerd": {"systemd_cgroup": {"runc": True}}}},
         "audit_cluster": {"cluster": {"api_server": {"git_version": "v1.34.4"}, "nodes": [
             {"name": "w1", "kubelet_version": "v1.34.4", "ready": True, "lease_age_seconds": 1.0}]},
             "nodelocaldns": {"daemonset": None}},

@@ -23,7 +23,7 @@ def node(tmp_path, monkeypatch):
         kwargs["root"] = str(tmp_path)
         original(self, node_name, **kwargs)
 
-    monkeypatch.setattr(module.NodeScanner, "__init__", init)
+    monkeypatch.setattr(_docker_scan.NodeScanner, "__init__", init)
     monkeypatch.setattr(module, "socket_connections", lambda ansible_module: None)
     warned = []
     monkeypatch.setattr(module.AnsibleModule, "warn", lambda self, warning, **kwargs: warned.append(warning))

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet audit's reads of one node in one module process (``nodeops.kubernetes.node_audit_facts``), node side.
+
+Nothing here is a check of its own; it runs the checks of three modules together. On the node
+(:func:`read_node`, run by the module): the runtime facts reader of ``node_runtime_facts`` and the
+certificate reader of ``cert_expiry`` (the same ``NODE_READER`` scripts those modules run with
+``python3 -c``, run here in the module's own interpreter by :func:`run_reader`), and the Docker dependency
+scan of ``docker_node_scan`` (:func:`scan_node`). Standard library only, like the readers: the parsing
+(YAML, TOML, X.509) happens on the controller (``_node_audit_facts``).
+
+A part that fails is named in ``errors``; the other parts are still returned.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import io
+import json
+import sys
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry_node, _runtime_facts_node
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_daemon import DEFAULT_PATH
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_scripts import DEFAULT_SCRIPT_PATHS
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+
+RUNTIME_OPTIONS = ("kubelet_config_path", "kubelet_flags_files", "containerd_binary", "docker_binary")
+CERTIFICATE_OPTIONS = ("threshold_days", "pki_dir", "kubeconfig_dir", "manifests_dir")
+CERTIFICATE_DIRS = ("pki_dir", "kubeconfig_dir", "manifests_dir")
+
+# One spec for the module and its action plugin; the names and defaults are those of the three modules.
+ARGUMENT_SPEC = dict(
+    kubelet_config_path=dict(type="path", default=_runtime_facts_node.DEFAULT_KUBELET_CONFIG),
+    kubelet_flags_files=dict(type="list", elements="path", default=list(_runtime_facts_node.DEFAULT_FLAGS_FILES)),
+    containerd_binary=dict(type="str", default="containerd"),
+    docker_binary=dict(type="str", default="docker"),
+    threshold_days=dict(type="int", default=30),
+    pki_dir=dict(type="path", default=_cert_expiry_node.DEFAULT_PKI_DIR),
+    kubeconfig_dir=dict(type="path", default=_cert_expiry_node.DEFAULT_KUBECONFIG_DIR),
+    manifests_dir=dict(type="path", default=_cert_expiry_node.DEFAULT_MANIFESTS_DIR),
+    name=dict(type="str"),
+    daemon_json=dict(type="path", default=DEFAULT_PATH),
+    script_paths=dict(type="list", elements="path", default=list(DEFAULT_SCRIPT_PATHS)),
+    acknowledge=dict(type="list", elements="str", default=[]),
+    block_on_warnings=dict(type="bool", default=False),
+)
+
+
+def pick(params, names):
+    return dict((name, params[name]) for name in names)
+
+
+def run_reader(source, request):
+    """Run a node reader script in this interpreter; what it printed.
+
+    A reader is a standard-library script that takes its request as JSON in ``sys.argv[1]`` and prints one JSON
+    object. ``node_runtime_facts`` and ``cert_expiry`` run it as ``python3 -c``; here it runs without a second
+    Python process.
+    """
+    saved = sys.argv
+    printed = io.StringIO()
+    sys.argv = ["nodeops-reader", json.dumps(request)]
+    try:
+        with contextlib.redirect_stdout(printed):
+            # The collection's own reader (a constant of module_utils), not input from the task.
+            exec(compile(source, "<nodeops node reader>", "exec"), {"__name__": "nodeops_reader"})  # pylint: disable=exec-used
+    finally:
+        sys.argv = saved
+    return printed.getvalue()
+
+
+def read_node(params, hostname, ss_output=None):
+    """Node side: the two readers' raw answers and the Docker scan's report of this node.
+
+    Returns ``runtime_answer`` and ``certificates_answer`` (the readers' JSON text), ``docker_node`` (the report of
+    ``docker_node_scan``, None when the scan failed) and ``errors`` (part name to message).
+    """
+    answers = {"errors": {}, "docker_node": None}
+    answers["runtime_answer"] = run_reader(_runtime_facts_node.NODE_READER,
+                                           _runtime_facts_node.node_request(**pick(params, RUNTIME_OPTIONS)))
+    answers["certificates_answer"] = run_reader(_cert_expiry_node.NODE_READER,
+                                                _cert_expiry_node.node_request(**pick(params, CERTIFICATE_DIRS)))
+    try:
+        answers["docker_node"] = scan_node(params["name"] or hostname, daemon_json=params["daemon_json"],
+                                           script_paths=params["script_paths"], ss_output=ss_output,
+                                           acknowledge=params["acknowledge"],
+                                           block_on_warnings=params["block_on_warnings"])
+    except NodeOpsError as exc:
+        answers["errors"]["docker_node"] = exc.message
+    return answers

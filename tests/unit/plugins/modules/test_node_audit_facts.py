@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""node_audit_facts: one module run on the node, parsed on the controller into what the three modules return."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nodeops.kubernetes.plugins.action import node_audit_facts as action_plugin
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import (
+    _cert_expiry,
+    _docker_scan,
+    _node_audit,
+    _node_audit_facts,
+    _runtime_facts,
+)
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
+from ansible_collections.nodeops.kubernetes.plugins.modules import node_audit_facts as module
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
+from certs_helpers import certificate, kubeadm_pki, kubeconfig, pem  # noqa: E402  pylint: disable=wrong-import-position
+
+KUBELET_CONFIG = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n"
+FLAGS = 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock"\n'
+DAEMON_JSON = json.dumps({"log-driver": "fluentd", "registry-mirrors": ["https://mirror.example.com"]})
+
+
+def put(root, path, data):
+    full = os.path.join(str(root), path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "wb") as handle:
+        handle.write(data if isinstance(data, bytes) else data.encode())
+    return full
+
+
+@pytest.fixture
+def node(tmp_path, monkeypatch):
+    """A node tree below tmp_path: a kubelet, a kubeadm control plane's PKI, Docker's daemon.json; no ss."""
+    root = str(tmp_path)
+    for path, data in kubeadm_pki(days={"apiserver": 5}).items():
+        put(root, path, data)
+    put(root, "/var/lib/kubelet/config.yaml", KUBELET_CONFIG)
+    put(root, "/var/lib/kubelet/kubeadm-flags.env", FLAGS)
+    put(root, "/etc/docker/daemon.json", DAEMON_JSON)
+    original = _docker_scan.NodeScanner.__init__
+
+    def init(self, node_name, **kwargs):
+        kwargs["root"] = root
+        original(self, node_name, **kwargs)
+
+    monkeypatch.setattr(_docker_scan.NodeScanner, "__init__", init)
+    monkeypatch.setattr(module, "socket_connections", lambda ansible_module: None)
+    return root
+
+
+def options(root, **more):
+    """The module's options for the tree: every path below root, binaries that do not exist."""
+    params = dict((name, spec.get("default")) for name, spec in _node_audit.ARGUMENT_SPEC.items())
+    params.update(
+        kubelet_config_path=os.path.join(root, "var/lib/kubelet/config.yaml"),
+        kubelet_flags_files=[os.path.join(root, "var/lib/kubelet/kubeadm-flags.env")],
+        containerd_binary=os.path.join(root, "no-containerd"), docker_binary=os.path.join(root, "no-docker"),
+        pki_dir=os.path.join(root, "etc/kubernetes/pki"), kubeconfig_dir=os.path.join(root, "etc/kubernetes"),
+        manifests_dir=os.path.join(root, "etc/kubernetes/manifests"), name="w1",
+        daemon_json="/etc/docker/daemon.json", script_paths=[])
+    params.update(more)
+    return params
+
+
+def run_module(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as caught:
+            module.main()
+    return caught.value.code, json.loads(capsys.readouterr().out)
+
+
+def python_c(source, request):
+    """What node_runtime_facts and cert_expiry get from the node: the reader run as ``python3 -c``."""
+    return subprocess.run([sys.executable, "-c", source, json.dumps(request)], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True).stdout
+
+
+def no_more_reads(request):
+    raise AssertionError("unexpected second read %r" % (request,))
+
+
+def test_a_reader_run_in_the_module_prints_what_python_c_prints(node):
+    request = _cert_expiry.node_request(pki_dir=os.path.join(node, "etc/kubernetes/pki"),
+                                        kubeconfig_dir=os.path.join(node, "etc/kubernetes"))
+    assert _node_audit.run_reader(_cert_expiry.NODE_READER, request) == python_c(_cert_expiry.NODE_READER, request)
+    assert sys.argv[0] != "nodeops-reader"
+
+
+def test_the_module_returns_both_readers_answers_and_the_docker_scan_in_one_run(node, capsys):
+    code, result = run_module(options(node), capsys)
+    assert code == 0 and result["changed"] is False and result["errors"] == {}
+    runtime = json.loads(result["runtime_answer"])
+    assert runtime["files"][os.path.join(node, "var/lib/kubelet/config.yaml")]["exists"] is True
+    assert os.path.join(node, "etc/kubernetes/pki/apiserver.crt") in json.loads(result["certificates_answer"])["files"]
+    assert result["docker_node"]["node"] == "w1"
+    assert "daemon-json-log-driver:node/w1" in result["docker_node"]["blocking"]
+
+
+def test_the_parts_are_what_the_three_modules_return(node, capsys):
+    params = options(node)
+    dummy, answers = run_module(params, capsys)
+    facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
+    assert facts["errors"] == []
+    runtime_options = _node_audit.pick(params, _node_audit.RUNTIME_OPTIONS)
+    own = python_c(_runtime_facts.NODE_READER, _runtime_facts.node_request(**runtime_options))
+    expected_runtime = _runtime_facts.runtime_facts(_runtime_facts.decode_reader_output(own, "w1"), **runtime_options)
+    # the commands (systemctl and stat on this machine) ran twice; the files decide the rest
+    for key in ("kubelet", "container_runtime", "containerd", "docker"):
+        assert facts["runtime_facts"][key] == expected_runtime[key]
+    assert facts["runtime_facts"]["kubelet"]["cgroup_driver"] == "systemd"
+
+    def read_here(request):
+        return _cert_expiry.decode_reader_output(python_c(_cert_expiry.NODE_READER, request), "w1")
+
+    expected_certs = _cert_expiry.read_expiry_report(read_here, **_node_audit.pick(params, _node_audit.CERTIFICATE_OPTIONS))
+    for report in (facts["certificates"], expected_certs):
+        report.pop("now")
+        report.pop("soonest_residual_seconds")
+        report.pop("kubeadm")
+        for row in report["certificates"] + report["certificate_authorities"] + report["kubelet"]:
+            row.pop("residual_seconds", None)
+            row.pop("residual_time", None)
+    assert facts["certificates"] == expected_certs
+    assert facts["certificates"]["due"] == ["apiserver"]
+    expected_docker = scan_node("w1", daemon_json="/etc/docker/daemon.json", script_paths=[])
+    assert facts["docker_node"] == expected_docker
+
+
+def test_a_malformed_daemon_json_is_an_error_of_the_docker_part_only(node, capsys):
+    put(node, "/etc/docker/daemon.json", "{not json")
+    params = options(node)
+    code, answers = run_module(params, capsys)
+    assert code == 0 and answers["docker_node"] is None and "daemon.json" in answers["errors"]["docker_node"]
+    facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
+    assert facts["runtime_facts"]["kubelet"]["cgroup_driver"] == "systemd"
+    assert facts["certificates"]["due"] == ["apiserver"]
+    assert len(facts["errors"]) == 1 and facts["errors"][0].startswith("docker_node: ")
+
+
+def test_an_unreadable_answer_names_its_part_and_keeps_the_others(node, capsys):
+    params = options(node)
+    dummy, answers = run_module(params, capsys)
+    answers["runtime_answer"] = "not json"
+    facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
+    assert facts["runtime_facts"] is None and facts["certificates"]["due"] == ["apiserver"]
+    assert facts["errors"][0].startswith("runtime_facts: cannot read the runtime facts of w1")
+
+
+def test_client_certificate_files_named_by_a_kubeconfig_are_read_in_a_second_request(node, capsys):
+    client = os.path.join(node, "etc/kubernetes/pki/admin-client.pem")
+    cert = certificate("kubernetes-admin", 200, issuer=certificate("kubernetes", 3650, ca=True))
+    put(node, "/etc/kubernetes/admin.conf",
+        kubeconfig(cert, embed=False).replace(b"/var/lib/kubelet/pki/kubelet-client-current.pem", client.encode()))
+    params = options(node)
+    dummy, answers = run_module(params, capsys)
+    asked = []
+
+    def read_more(request):
+        asked.append(request)
+        return {client: pem(cert)}, []
+
+    facts = _node_audit_facts.audit_facts(answers, params, read_more, "w1")
+    assert asked == [{"pem": [client]}]
+    admin = [row for row in facts["certificates"]["certificates"] if row["name"] == "admin.conf"][0]
+    assert admin["missing"] is False and admin["residual_time"].endswith("d")
+
+
+# --------------------------------------------------------------------------- the action plugin
+
+class FakeTask(object):
+    def __init__(self, args):
+        self.args = args
+        self.check_mode = False
+        self.diff = False
+        self.async_val = 0
+
+
+class FakeConnection(object):
+    class _shell(object):  # noqa: N801 - mirrors the attribute name of a connection
+        tmpdir = None
+
+
+@pytest.fixture
+def action_run(monkeypatch):
+    monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
+    monkeypatch.setattr(ActionBase, "_remove_tmp_path", lambda self, tmp_path, force=False: None)
+
+    def run(args, answers):
+        calls = []
+        action = action_plugin.ActionModule(FakeTask(args), FakeConnection(), None, None, None)
+
+        def execute(module_name=None, module_args=None, task_vars=None, **_kwargs):
+            calls.append((module_name, module_args))
+            return answers
+
+        action._execute_module = execute
+        return action.run(task_vars={"inventory_hostname": "w1"}), calls
+
+    return run
+
+
+def test_the_action_runs_the_module_once_and_returns_the_three_parts(node, capsys, action_run):
+    params = options(node)
+    dummy, answers = run_module(params, capsys)
+    result, calls = action_run(params, answers)
+    assert not result.get("failed"), result
+    assert [name for name, dummy in calls] == ["nodeops.kubernetes.node_audit_facts"]
+    assert calls[0][1]["threshold_days"] == 30 and calls[0][1]["name"] == "w1"
+    assert result["changed"] is False and result["errors"] == []
+    assert result["certificates"]["due"] == ["apiserver"]
+    assert result["runtime_facts"]["kubelet"]["cgroup_driver"] == "systemd"
+    assert result["docker_node"]["ok_to_switch"] is False
+
+
+def test_the_action_fails_with_the_parts_that_were_read(node, capsys, action_run):
+    put(node, "/etc/docker/daemon.json", "{not json")
+    params = options(node)
+    dummy, answers = run_module(params, capsys)
+    result, dummy = action_run(params, answers)
+    assert result["failed"] and "node w1 could not be read completely: docker_node: " in result["msg"]
+    assert result["certificates"]["due"] == ["apiserver"] and result["docker_node"] is None
+
+
+def test_a_module_that_fails_on_the_node_fails_the_task_with_its_message(action_run):
+    result, dummy = action_run({}, {"failed": True, "msg": "python3: not found"})
+    assert result["failed"] and "cannot read node w1: python3: not found" in result["msg"]
+
+
+def test_the_module_documents_exactly_its_options():
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    documented = yaml.safe_load(module.DOCUMENTATION)["options"]
+    returned = yaml.safe_load(module.RETURN)
+    assert sorted(returned) == ["certificates", "docker_node", "errors", "runtime_facts"]
+    assert yaml.safe_load(module.EXAMPLES)
+    assert sorted(documented) == sorted(_node_audit.ARGUMENT_SPEC)
+    for name, spec in _node_audit.ARGUMENT_SPEC.items():
+        assert documented[name]["type"] == spec["type"], name
+        assert documented[name].get("default") == spec.get("default"), name
+        assert documented[name].get("elements") == spec.get("elements"), name
