@@ -24,6 +24,7 @@ import datetime
 import posixpath
 import traceback
 
+# pylint: disable=unused-import
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_expiry_node import (  # noqa: F401 - re-exported
     DEFAULT_KUBECONFIG_DIR,
     DEFAULT_MANIFESTS_DIR,
@@ -35,6 +36,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_expiry_no
     NODE_READER,
     node_request,
 )
+# pylint: enable=unused-import
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_renewal_job import is_due
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._kubeconfig import check_kubeconfig_data

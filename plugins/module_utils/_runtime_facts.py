@@ -25,6 +25,7 @@ import json
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_config import effective_systemd_cgroup
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+# pylint: disable=unused-import
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._runtime_facts_node import (  # noqa: F401 - re-exported
     CGROUP_FS,
     CONTAINERD_DUMP,
@@ -38,6 +39,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._runtime_facts_
     node_request,
     unit_command,
 )
+# pylint: enable=unused-import
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import (
     decode_text,
     not_regular_error,

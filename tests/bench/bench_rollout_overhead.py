@@ -197,7 +197,7 @@ def median(values):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", default="lab,podman", help="comma-separated: lab, podman")
     parser.add_argument("--port", type=int, default=16750)
@@ -240,8 +240,8 @@ def main(argv=None):
         medians[connection] = {key: median([row[key] for row in mine])
                                for key in ("total", "drain", "services_and_waits", "overhead", "tasks")}
         m = medians[connection]
-        log("%-8s %8.1f %8.1f %16.1f %10.1f %7.0f" % (connection, m["total"], m["drain"], m["services_and_waits"],
-                                                    m["overhead"], m["tasks"]))
+        values = (connection, m["total"], m["drain"], m["services_and_waits"], m["overhead"], m["tasks"])
+        log("%-8s %8.1f %8.1f %16.1f %10.1f %7.0f" % values)
     if "lab" in medians:
         log("overhead per node (lab connection): %.1f s, target 10 s: %s"
             % (medians["lab"]["overhead"], "met" if medians["lab"]["overhead"] <= 10 else "NOT met"))

@@ -82,7 +82,7 @@ stage_molecule() {
 # Stages joined by a comma run at the same time: sanity and lint only need the CPU, which the
 # integration stage leaves mostly idle while it waits for kubelets and drains. Each one's output
 # goes to .cache/stages/<stage>.log and is printed whole when it ends.
-all=(unit lab integration,sanity,lint molecule)
+all=(unit lab "integration,sanity,lint" molecule)
 [ $# -gt 0 ] && stages=("$@") || stages=("${all[@]}")
 declare -a report
 passed=0; failed=0
