@@ -24,8 +24,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _progress, _report
 
 OPERATION = "cgroup_driver"
