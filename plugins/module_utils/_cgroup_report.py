@@ -24,11 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import calendar
-import copy
-import time
-
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _report
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _progress, _report
 
 OPERATION = "cgroup_driver"
 SUPPORTED_RUNTIMES = ("containerd", "docker")
@@ -67,7 +63,7 @@ RESTART_STEPS = ("stop_services", "runtime_start", "kubelet_start")
 
 # The steps a migration notes in its progress record on the node, in order; rollback_failed is noted when
 # a rollback did not prove the node healthy (the record stays, so that the next run resumes the node).
-PROGRESS_STARTED = "started"
+PROGRESS_STARTED = _progress.STARTED
 PROGRESS_STEPS = (PROGRESS_STARTED, "drained", "services_stopped", "runtime_configured", "kubelet_configured",
                   "services_started", "verified", "rollback_failed")
 # The edits whose backups the record keeps, by the step that makes them.
@@ -215,33 +211,17 @@ MIGRATE_CHECKS = (_check_kubelet_flag, _check_services, _check_node)
 
 def _has_record(facts):
     """Whether the node holds a progress record (or a file in its place that cannot be read)."""
-    read = _dict(facts.get("progress_record"))
-    return bool(read.get("exists") or read.get("error"))
+    return _progress.has_record(facts.get("progress_record"))
+
+
+RECORD_FIX = ("check the node by hand (the drivers in its files, kubelet and the runtime running, its cordon), "
+              "finish or undo the interrupted change, then remove %s")
 
 
 def _check_record(facts, node, options):
     """A record of an interrupted migration is resumed; anything else at its path stops the run."""
-    read = _dict(facts.get("progress_record"))
-    path = read.get("path") or "the progress record"
-    fix = ("check the node by hand (the drivers in its files, kubelet and the runtime running, its cordon), "
-           "finish or undo the interrupted change, then remove %s" % path)
-    if read.get("error"):
-        return ["the progress record %s cannot be used: %s; %s" % (path, read["error"], fix)]
-    record = _dict(read.get("record"))
-    operation = record.get("operation")
-    if operation != OPERATION:
-        started = record.get("started") or "unknown"
-        controller = record.get("controller") or "unknown"
-        return ["%s is not a progress record of the cgroup driver migration (operation: %s, started: %s, "
-                "controller: %s); finish that operation first, or %s"
-                % (path, operation or "none", started, controller, fix)]
-    if record.get("step") not in PROGRESS_STEPS:
-        return ["the progress record %s names no known step (step: %s; known: %s); %s"
-                % (path, record.get("step"), ", ".join(PROGRESS_STEPS), fix)]
-    if not isinstance(record.get("cordoned_before"), bool):
-        return ["the progress record %s does not say whether the Node was cordoned before the interrupted run "
-                "(cordoned_before: %s); %s" % (path, record.get("cordoned_before"), fix)]
-    return []
+    return _progress.check_record(facts.get("progress_record"), OPERATION, "the cgroup driver migration",
+                                  PROGRESS_STEPS, RECORD_FIX)
 
 
 def _check_runtime_resumed(facts, node, options):
@@ -285,11 +265,9 @@ def _resume(facts, node, options, result):
         return result
     read = _dict(facts.get("progress_record"))
     record = read["record"]
-    step = record["step"]
-    at = _dict(record.get("steps")).get(step) or record.get("updated") or record.get("started")
     result["cordoned_before"] = record["cordoned_before"]
-    result["resume"] = {"path": read.get("path"), "step": step, "at": at, "started": record.get("started"),
-                        "controller": record.get("controller"), "backups": _dict(record.get("backups"))}
+    result["resume"] = _progress.summary(read)
+    step, at = result["resume"]["step"], result["resume"]["at"]
     result["notes"].append("resuming an interrupted migration (step %s reached at %s)" % (step, at))
     if record["cordoned_before"]:
         result["notes"].append("Node %s was cordoned before the interrupted run; it stays cordoned afterwards"
@@ -338,48 +316,8 @@ def plan(facts, node=None, node_name=None, require_ready=True):
 
 # --------------------------------------------------------------------------- progress record
 
-def _edit_backup(edit):
-    """What the record keeps of an editor's result: the backup of a changed file, or that the run created it."""
-    edit = _dict(edit)
-    if not edit.get("changed") or not edit.get("path"):
-        return None
-    if edit.get("backup_file"):
-        return {"path": edit["path"], "backup_file": edit["backup_file"]}
-    return {"path": edit["path"], "created": True}
-
-
-def _epoch(text):
-    """Seconds since the epoch of a record's time (``%Y-%m-%dT%H:%M:%SZ``); None when it is not one."""
-    try:
-        return calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ"))
-    except ValueError:
-        return None
-
-
-def adopt_backups(record, found, paths):
-    """The backups an interrupted run made but could not note any more (killed between an edit and its note).
-
-    ``found`` lists the files next to the edited ones (``ansible.builtin.find`` results: path, ctime; not
-    mtime, which a backup copies from the original);
-    ``paths`` maps ``runtime``/``kubelet`` to the edited file. For each edit the record knows no backup of,
-    the oldest backup of that file (``<file>.<pid>.<time>~``, as the editors name them) made since the
-    record was opened is the one the interrupted run made from the original; it joins ``backups`` marked
-    ``found``. Returns a new dict.
-    """
-    record = copy.deepcopy(_dict(record))
-    started = _epoch(record.get("started"))
-    backups = record.setdefault("backups", {})
-    if started is None:
-        return record
-    for name, path in sorted(_dict(paths).items()):
-        if name in backups or not path:
-            continue
-        candidates = sorted((float(f.get("ctime") or 0), f.get("path")) for f in found or []
-                            if isinstance(f, dict) and str(f.get("path", "")).startswith(path + ".")
-                            and str(f.get("path")).endswith("~") and float(f.get("ctime") or 0) >= started)
-        if candidates:
-            backups[name] = {"path": path, "backup_file": candidates[0][1], "found": True}
-    return record
+adopt_backups = _progress.adopt_backups
+progress_backups = _progress.backup_files
 
 
 def progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None):
@@ -390,34 +328,13 @@ def progress(record, step, at, node=None, controller=None, cordoned_before=None,
     everything else. Every other step is noted in ``step``, ``steps`` (step -> time) and ``updated``;
     ``edit`` is the editor's result of that step, whose backup (or the fact that the file was created)
     joins ``backups`` unless the record already knows one for that file: the first attempt's backup is the
-    one that holds the original. Returns a new dict.
+    one that holds the original (see ``_progress.progress``). Returns a new dict.
     """
-    if step not in PROGRESS_STEPS:
-        raise ValueError("unknown step of the progress record: %s" % step)
-    record = copy.deepcopy(_dict(record))
-    if step == PROGRESS_STARTED:
-        if record:
-            record.setdefault("resumed", []).append({"at": at, "controller": controller})
-            return record
-        return {"operation": OPERATION, "node": node, "started": at, "controller": controller,
-                "cordoned_before": bool(cordoned_before), "step": step, "steps": {step: at}, "updated": at,
-                "backups": {}, "resumed": []}
-    record["step"] = step
-    record.setdefault("steps", {})[step] = at
-    record["updated"] = at
-    kept = _edit_backup(edit)
     name = PROGRESS_EDITS.get(step)
-    backups = record.setdefault("backups", {})
-    if kept and name and name not in backups:
-        backups[name] = kept
-    return record
-
-
-def progress_backups(record):
-    """The backup files a record knows, in a stable order."""
-    backups = _dict(_dict(record).get("backups"))
-    return [_dict(backups[name]).get("backup_file") for name in sorted(backups)
-            if _dict(backups[name]).get("backup_file")]
+    step_edits = dict((key, (value,)) for key, value in PROGRESS_EDITS.items())
+    return _progress.progress(record, step, at, OPERATION, PROGRESS_STEPS, step_edits, node=node,
+                              controller=controller, cordoned_before=cordoned_before,
+                              edits={name: edit} if name else None)
 
 
 # --------------------------------------------------------------------------- rollback
