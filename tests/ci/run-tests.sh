@@ -82,10 +82,11 @@ stage_molecule() {
   return $failed
 }
 
-# Stages joined by a comma run at the same time: sanity and lint only need the CPU, which the
-# integration stage leaves mostly idle while it waits for kubelets and drains. Each one's output
-# goes to .cache/stages/<stage>.log and is printed whole when it ends.
-all=(unit lab "integration,sanity,lint" molecule)
+# Stages joined by a comma run at the same time, each one's output to .cache/stages/<stage>.log,
+# printed whole when it ends. Sanity and lint only need the CPU, which the lab stage leaves mostly
+# idle while kubeadm and the kubelets start; the integration tests and the Molecule scenarios each
+# work on labs of their own and spend most of their time waiting for kubelets, static pods and drains.
+all=(unit "lab,sanity,lint" "integration,molecule")
 [ $# -gt 0 ] && stages=("$@") || stages=("${all[@]}")
 declare -a report
 passed=0; failed=0
