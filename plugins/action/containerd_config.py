@@ -5,7 +5,7 @@
 
 The TOML is edited here with tomlkit (comments kept); the node only serves the
 file, runs ``containerd config default`` when a config has to be generated,
-and receives the result through ``ansible.builtin.copy``.
+and receives the result through ``nodeops.kubernetes.node_file``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -58,7 +58,7 @@ class ActionModule(NodeOpsActionBase):
         path = args["path"]
         if args["sandbox_image"] is not None and not args["sandbox_image"].strip():
             raise NodeOpsError("sandbox_image must not be empty; omit it to keep the current value")
-        stat, text = remote_read(self, path, task_vars)
+        _stat, text = remote_read(self, path, task_vars)
         edit = edit_containerd_text(
             text,
             path,
@@ -74,7 +74,7 @@ class ActionModule(NodeOpsActionBase):
         result = edit_result(path, changed, before, after, text or "", edit.text, self._task.diff)
         result.update(details)
         if changed and not self._task.check_mode:
-            backup_file = remote_write(self, path, edit.text, stat, args["backup"] and text is not None, task_vars)
+            backup_file = remote_write(self, path, edit.text, args["backup"] and text is not None, task_vars)
             if backup_file:
                 result["backup_file"] = backup_file
         return result

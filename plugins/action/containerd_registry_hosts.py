@@ -4,7 +4,7 @@
 """Controller side of ``nodeops.kubernetes.containerd_registry_hosts``.
 
 hosts.toml files are read from the node, merged with tomlkit here and written
-back through ``ansible.builtin.copy``; the node needs nothing but Python's
+back through ``nodeops.kubernetes.node_file``; the node needs nothing but Python's
 standard library.
 """
 
@@ -61,22 +61,22 @@ class ActionModule(NodeOpsActionBase):
                             "list those registries by name" % ", ".join(untranslatable))
         writes = []
         for path, plan in sorted(planned.items()):
-            stat, text = remote_read(self, path, task_vars)
+            _stat, text = remote_read(self, path, task_vars)
             merged = merge_hosts_toml(text, path, plan["server"], plan["hosts"])
             warnings.extend(merged["warnings"])
             files.append({"path": path, "registry": plan["registry"], "changed": merged["changed"],
                           "created": text is None, "hosts": [url for url, _options in plan["hosts"]]})
             if merged["changed"]:
                 diffs.append(make_diff(text or "", merged["text"], path))
-                writes.append((files[-1], path, merged["text"], stat, text is not None))
+                writes.append((files[-1], path, merged["text"], text is not None))
         proxy_text = render_proxy_dropin(args["http_proxy"], args["https_proxy"], args["no_proxy"])
         proxy = {"path": args["proxy_dropin_path"], "changed": False, "created": False}
         if proxy_text is not None:
-            stat, text = remote_read(self, args["proxy_dropin_path"], task_vars)
+            _stat, text = remote_read(self, args["proxy_dropin_path"], task_vars)
             proxy.update(changed=text != proxy_text, created=text is None)
             if proxy["changed"]:
                 diffs.append(make_diff(text or "", proxy_text, args["proxy_dropin_path"]))
-                writes.append((proxy, args["proxy_dropin_path"], proxy_text, stat, text is not None))
+                writes.append((proxy, args["proxy_dropin_path"], proxy_text, text is not None))
         result = {
             "changed": bool(writes),
             "files": files,
@@ -94,9 +94,9 @@ class ActionModule(NodeOpsActionBase):
     def _write_all(self, writes, backup, task_vars, result):
         """Write the planned files in order; a failure after the first write says what was already written."""
         written = []
-        for record, path, content, stat, existed in writes:
+        for record, path, content, existed in writes:
             try:
-                backup_file = remote_write(self, path, content, stat, backup and existed, task_vars)
+                backup_file = remote_write(self, path, content, backup and existed, task_vars)
             except NodeOpsError as exc:
                 if not written:
                     raise

@@ -4,7 +4,7 @@
 """Controller side of ``nodeops.kubernetes.kubelet_config``.
 
 The node may have no PyYAML, so the file is read from the node, edited here
-and written back through ``ansible.builtin.copy``.
+and written back through ``nodeops.kubernetes.node_file``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +28,8 @@ ARGUMENT_SPEC = dict(
     remove=dict(type="list", elements="str"),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     backup=dict(type="bool", default=True),
+    patch=dict(type="bool", default=False),
+    missing=dict(type="str", default="fail", choices=["fail", "skip"]),
 )
 
 REQUIRED_IF = [
@@ -51,18 +53,20 @@ class ActionModule(NodeOpsActionBase):
             settings, remove = args["settings"] or {}, []
         else:
             settings, remove = {}, args["remove"] or []
-        stat, text = remote_read(self, path, task_vars)
+        _stat, text = remote_read(self, path, task_vars)
+        if text is None and args["missing"] == "skip":
+            return {"changed": False, "path": path, "exists": False, "before": {}, "after": {}}
         if text is None:
             raise NodeOpsError(
                 "%s does not exist on the node; kubeadm writes it on 'kubeadm init/join'. Check path (the kubelet's "
                 "--config flag, see /var/lib/kubelet/kubeadm-flags.env and the kubelet systemd drop-ins)" % path,
                 path=path,
             )
-        edit = edit_kubelet_text(text, settings, remove, source=path)
+        edit = edit_kubelet_text(text, settings, remove, source=path, patch=args["patch"])
         result = edit_result(path, edit.changed, edit.before, edit.after, text, edit.text, self._task.diff,
-                             rewritten=edit.rewritten)
+                             rewritten=edit.rewritten, exists=True)
         if edit.changed and not self._task.check_mode:
-            backup_file = remote_write(self, path, edit.text, stat, args["backup"], task_vars)
+            backup_file = remote_write(self, path, edit.text, args["backup"], task_vars)
             if backup_file:
                 result["backup_file"] = backup_file
         return result

@@ -10,10 +10,10 @@ Two kinds of helpers live here:
 * ``remote_*`` helpers used by the controller-side action plugins. They take
   the running action plugin as first argument and only call methods of it, so
   this file imports nothing from the controller and stays a valid module_utils
-  file. Reads go through ``ansible.builtin.stat`` and ``ansible.builtin.slurp``,
-  read-only commands through the connection, and writes through the
-  ``ansible.builtin.copy`` action (temporary file + atomic rename, optional
-  backup, owner and mode of the existing file kept).
+  file. A read and a write are one run each of ``nodeops.kubernetes.node_file``
+  (what the file is and holds; temporary file + atomic rename, optional backup,
+  owner and mode of the existing file kept), read-only commands go through the
+  connection.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +21,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import posixpath
 import shlex
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
@@ -73,13 +72,18 @@ def edit_result(path, changed, before, after, before_text, after_text, diff_mode
 # Controller side: remote access through a running action plugin.
 # ---------------------------------------------------------------------------
 
+NODE_FILE = "nodeops.kubernetes.node_file"
+
+
+def _node_file(action, path, task_vars, **args):
+    """Run ``nodeops.kubernetes.node_file`` on the node for ``path``."""
+    args["path"] = path
+    return action._execute_module(module_name=NODE_FILE, module_args=args, task_vars=task_vars)
+
+
 def remote_stat(action, path, task_vars):
     """Return the ``stat`` dict of ``path`` on the managed node (``exists`` false when missing)."""
-    result = action._execute_module(
-        module_name="ansible.builtin.stat",
-        module_args={"path": path, "follow": True, "get_checksum": False, "get_mime": False, "get_attributes": False},
-        task_vars=task_vars,
-    )
+    result = _node_file(action, path, task_vars, get_content=False)
     if result.get("failed"):
         raise stat_error(path, result.get("msg", "unknown error"))
     return result.get("stat", {"exists": False})
@@ -104,23 +108,19 @@ def read_error(path, cause):
 
 
 def remote_read(action, path, task_vars):
-    """Return ``(stat, text)`` of a remote file; ``text`` is None when it does not exist."""
-    stat = remote_stat(action, path, task_vars)
+    """Return ``(stat, text)`` of a remote file, in one module run; ``text`` is None when it does not exist."""
+    result = _node_file(action, path, task_vars)
+    if result.get("failed"):
+        raise read_error(path, result.get("msg", "unknown error"))
+    stat = result.get("stat", {"exists": False})
     if not stat.get("exists"):
         return stat, None
     if stat.get("isdir") or (stat.get("isreg") is False):
         raise not_regular_error(path)
-    result = action._execute_module(
-        module_name="ansible.builtin.slurp",
-        module_args={"src": path},
-        task_vars=task_vars,
-    )
-    if result.get("failed"):
-        raise read_error(path, result.get("msg", "unknown error"))
     try:
         data = base64.b64decode(result.get("content", ""))
     except (TypeError, ValueError) as exc:
-        raise NodeOpsError("cannot decode the content of %s returned by slurp: %s" % (path, exc), path=path)
+        raise NodeOpsError("cannot decode the content of %s read on the node: %s" % (path, exc), path=path)
     return stat, decode_text(data, path)
 
 
@@ -136,70 +136,22 @@ def remote_command(action, argv):
     return result.get("rc"), result.get("stdout", ""), result.get("stderr", "")
 
 
-def remote_write(action, path, content, stat, backup, task_vars, new_file_mode="0644"):
-    """Write ``content`` to ``path`` on the node through the ``ansible.builtin.copy`` action.
+def remote_write(action, path, content, backup, task_vars, new_file_mode="0644"):
+    """Write ``content`` to ``path`` on the node in one module run; returns the backup file name (or None).
 
-    ``copy`` writes a temporary file next to the destination and renames it
-    over the destination, so a failure never leaves a half-written file.
-    The owner, group and mode of an existing file are kept. Returns the
-    backup file name (or None).
+    ``nodeops.kubernetes.node_file`` writes a temporary file next to the destination and renames it over the
+    destination, so a failure never leaves a half-written file. An existing file keeps its owner, group and
+    mode; a new one gets ``new_file_mode`` and its missing directories.
     """
-    args = {
-        "dest": path,
-        "content": content,
-        "backup": bool(backup),
-        "follow": True,
-    }
-    if stat and stat.get("exists"):
-        args["mode"] = stat.get("mode")
-        if stat.get("pw_name"):
-            args["owner"] = stat["pw_name"]
-        if stat.get("gr_name"):
-            args["group"] = stat["gr_name"]
-    else:
-        args["mode"] = new_file_mode
-        directory = posixpath.dirname(path)
-        if directory:
-            made = action._execute_module(
-                module_name="ansible.builtin.file",
-                module_args={"path": directory, "state": "directory"},
-                task_vars=task_vars,
-            )
-            if made.get("failed"):
-                raise NodeOpsError("cannot create the directory %s for %s on the node: %s"
-                                   % (directory, path, made.get("msg", "unknown error")), path=path)
-    result = run_copy_action(action, args, task_vars)
+    result = _node_file(action, path, task_vars, state="written", content=content, backup=bool(backup),
+                        mode=new_file_mode)
     if result.get("failed"):
         raise NodeOpsError(
-            "writing %s on the node failed: %s; the original file is unchanged (copy writes a temporary "
-            "file and renames it only when complete)" % (path, result.get("msg", "unknown error")),
+            "writing %s on the node failed: %s; the original file is unchanged (the text goes to a temporary "
+            "file renamed over it only when complete)" % (path, result.get("msg", "unknown error")),
             path=path,
         )
     return result.get("backup_file")
-
-
-def run_copy_action(action, args, task_vars):
-    """Run the ``ansible.builtin.copy`` action plugin with ``args`` for the running task.
-
-    This is what ``ansible.builtin.template`` does: the copy action transfers
-    the content and runs the copy module on the node, with the task's
-    connection, become settings and remote temporary directory.
-    """
-    new_task = action._task.copy()
-    new_task.args.clear()
-    new_task.args.update(args)
-    # The editors build their own diff; the copy diff would only repeat it.
-    new_task.diff = False
-    copy_action = action._shared_loader_obj.action_loader.get(
-        "ansible.builtin.copy",
-        task=new_task,
-        connection=action._connection,
-        play_context=action._play_context,
-        loader=action._loader,
-        templar=action._templar,
-        shared_loader_obj=action._shared_loader_obj,
-    )
-    return copy_action.run(task_vars=task_vars)
 
 
 def command_line(argv):

@@ -163,11 +163,13 @@ def _yaml_error(source, exc):
     )
 
 
-def parse_kubelet_text(text, source):
+def parse_kubelet_text(text, source, patch=False):
     """Parse and validate a KubeletConfiguration; return ``(root_node, data)``.
 
     Raises :class:`NodeOpsError` naming ``source`` when the text is not YAML,
-    not a single mapping, or not a KubeletConfiguration.
+    not a single mapping, or not a KubeletConfiguration. With ``patch``, a
+    mapping without ``kind`` and ``apiVersion`` (kubeadm's per-node instance
+    configuration) is one too.
     """
     _require_yaml()
     if text is None or not text.strip():
@@ -189,7 +191,9 @@ def parse_kubelet_text(text, source):
         )
     kind = data.get("kind")
     api_version = data.get("apiVersion")
-    if kind != KIND or not isinstance(api_version, str) or not api_version.startswith(API_GROUP + "/"):
+    unnamed_patch = patch and "kind" not in data and "apiVersion" not in data
+    if not unnamed_patch and (kind != KIND or not isinstance(api_version, str)
+                              or not api_version.startswith(API_GROUP + "/")):
         raise NodeOpsError(
             "%s is not a KubeletConfiguration (kind: %r, apiVersion: %r; expected kind: %s and apiVersion: "
             "%s/v1beta1); the file is left untouched. Check that path points at the kubelet configuration "
@@ -304,8 +308,10 @@ def _same(a, b):
     return a == b
 
 
-def edit_kubelet_text(text, settings, remove=None, source="kubelet configuration"):
+def edit_kubelet_text(text, settings, remove=None, source="kubelet configuration", patch=False):
     """Set ``settings`` (and drop ``remove``) in the KubeletConfiguration ``text``.
+
+    ``patch``: the text may lack ``kind`` and ``apiVersion`` (see :func:`parse_kubelet_text`).
 
     Returns a :class:`KubeletEdit`; ``before``/``after`` hold the values of
     the touched fields (None for an absent field).
@@ -321,7 +327,7 @@ def edit_kubelet_text(text, settings, remove=None, source="kubelet configuration
     if both:
         raise NodeOpsError("the fields %s are both in settings and in remove; keep each in one of them"
                            % ", ".join(sorted(both)))
-    root, data = parse_kubelet_text(text, source)
+    root, data = parse_kubelet_text(text, source, patch)
     touched = list(settings) + [name for name in remove if name not in settings]
     before = dict((name, copy.deepcopy(data.get(name))) for name in touched)
     expected, sorted_file = _plan(data, settings, remove)

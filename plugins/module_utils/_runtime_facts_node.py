@@ -16,7 +16,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit impo
 DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 DEFAULT_FLAGS_FILES = ("/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet")
 
-UNITS = ("kubelet", "containerd", "docker")
+UNITS = ("kubelet", "containerd", "docker", "cri-docker")
 UNIT_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
 
 # Names of the commands in the reader's request and answer.

@@ -16,7 +16,7 @@ version_added: 0.1.0
 description:
   - Edits containerd's C(config.toml) on a node for use by the kubelet.
   - The file is read from the node and edited on the controller with tomlkit, which keeps comments and the layout
-    of everything it does not change; the result is written back with M(ansible.builtin.copy), which writes a
+    of everything it does not change; the result is written back with M(nodeops.kubernetes.node_file), which writes a
     temporary file and renames it over the original. A failure never leaves a half-written file.
   - Handles config schema version 2 (containerd 1.6 and 1.7, CRI plugin C(io.containerd.grpc.v1.cri)) and
     version 3 (containerd 2.x, plugins C(io.containerd.cri.v1.runtime) and C(io.containerd.cri.v1.images)).

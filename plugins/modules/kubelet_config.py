@@ -17,8 +17,8 @@ description:
   - Edits the KubeletConfiguration file of a node (by default C(/var/lib/kubelet/config.yaml), written by kubeadm),
     for example C(cgroupDriver), C(clusterDNS), C(serverTLSBootstrap) or C(resolvConf).
   - The file is read from the node, parsed and edited on the controller with PyYAML (the node needs no YAML
-    library), and written back with M(ansible.builtin.copy), which writes a temporary file and renames it over the
-    original. A failure never leaves a half-written file. Owner, group and mode are kept.
+    library), and written back with M(nodeops.kubernetes.node_file), which writes a temporary file and renames it over
+    the original. A failure never leaves a half-written file. Owner, group and mode are kept.
   - Only the touched fields change in the text; comments, quoting and the order of the other fields are kept.
     New fields are inserted in alphabetical position when the file is sorted (as kubeadm writes it), else at the end.
     When a layout cannot be edited in place (for example a flow-style document), the whole document is written out
@@ -55,6 +55,20 @@ options:
       - Keep a timestamped copy of the file on the node before changing it.
     type: bool
     default: true
+  patch:
+    description:
+      - The file is a partial KubeletConfiguration that may have no C(kind) and C(apiVersion), such as kubeadm's
+        per-node instance configuration C(/var/lib/kubelet/instance-config.yaml) (kubeadm 1.31 and later). A file
+        that names a kind must still be a KubeletConfiguration.
+    type: bool
+    default: false
+  missing:
+    description:
+      - What a missing file means. V(fail) fails the task; V(skip) changes nothing and returns RV(exists) false (for
+        files only some kubeadm versions write).
+    type: str
+    choices: [fail, skip]
+    default: fail
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -121,6 +135,11 @@ backup_file:
   returned: when the file changed and O(backup=true)
   type: str
   sample: /var/lib/kubelet/config.yaml.4242.2024-05-01@02:00:00~
+exists:
+  description: Whether the file exists; false only with O(missing=skip).
+  returned: success
+  type: bool
+  sample: true
 rewritten:
   description: Whether the whole document was written out again instead of being edited in place (comments lost).
   returned: success

@@ -21,7 +21,7 @@ description:
     variable files, and their flags override the file, as they do for the kubelet.
   - containerd's B(effective) C(SystemdCgroup) of every runc runtime comes from C(containerd config dump);
     Docker's cgroup driver from C(docker info); the host cgroup version from the file system type of
-    C(/sys/fs/cgroup); the state of the kubelet, containerd and docker services from C(systemctl show).
+    C(/sys/fs/cgroup); the state of the kubelet, containerd, docker and cri-docker services from C(systemctl show).
   - One process on the node, the node's C(python3) with its standard library only, reads these files and runs these
     read-only commands and hands their raw content back, so a node costs one command, not one module per file.
     YAML, TOML and JSON are parsed on the controller, so the node needs no Python packages.
@@ -135,7 +135,7 @@ runtime_facts:
       description: C(available), C(server_version), C(cgroup_driver), C(cgroup_version), C(error).
       type: dict
     services:
-      description: For kubelet, containerd and docker, C(exists), C(active), C(sub_state) and C(enabled).
+      description: For kubelet, containerd, docker and cri-docker, C(exists), C(active), C(sub_state) and C(enabled).
       type: dict
     problems:
       description: Why RV(consistent_on_systemd) is false.

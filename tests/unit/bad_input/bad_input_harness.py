@@ -3,7 +3,7 @@
 This file holds no tests itself. It provides:
 
 * :class:`FakeNode` (from the action plugin tests), a managed node whose files are real files under ``tmp_path``
-  (``stat``, ``slurp`` and ``file`` module calls and the ``copy`` action read and write them);
+  (``node_file`` module calls read and write them, with the module's own node-side code);
 * :func:`run_action` and :func:`run_module`, which run an action plugin's ``run()`` or a module's
   ``main()`` and return an :class:`Outcome` (failed with a message, succeeded, or crashed with a
   traceback);
@@ -19,7 +19,7 @@ import traceback
 
 from ansible.module_utils.testing import patch_module_args
 
-# The fake managed node of the action plugin tests (files on the local file system, writes like copy).
+# The fake managed node of the action plugin tests (files on the local file system, through node_file).
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "plugins", "action"))
 from test_config_actions import FakeConnection, FakeNode, FakeShared, FakeTask  # noqa: E402 pylint: disable=wrong-import-position
 

@@ -1,12 +1,11 @@
 """Tests of the kubelet_config and containerd_config action plugins against a fake node.
 
-The fake node serves real files under pytest's tmp_path: ``stat``, ``slurp``
-and ``file`` module calls, read-only commands and the ``copy`` action are
+The fake node serves real files under pytest's tmp_path: ``node_file`` module
+calls (run with the module's own node-side code) and read-only commands are
 answered from (and written to) the local file system, so the tests see what
 would happen to the node's files.
 """
 
-import base64
 import os
 import shutil
 import stat as stat_module
@@ -19,6 +18,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.nodeops.kubernetes.plugins.action import containerd_config as containerd_action
 from ansible_collections.nodeops.kubernetes.plugins.action import kubelet_config as kubelet_action
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_file
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 
@@ -40,32 +41,22 @@ class FakeTask(object):
         return FakeTask(self.args, self.check_mode, self.diff)
 
 
-class FakeCopyAction(object):
-    """Writes like ansible.builtin.copy: backup, temporary file, rename, mode kept."""
+def fake_backup(path):
+    """Like AnsibleModule.backup_local: a copy beside the file."""
+    backup = path + ".backup~"
+    shutil.copy2(path, backup)
+    return backup
 
-    def __init__(self, node, task):
-        self.node = node
-        self.task = task
 
-    def run(self, task_vars=None):
-        args = self.task.args
-        self.node.copies.append(dict(args))
-        if self.node.fail_copy:
-            return {"failed": True, "msg": "No space left on device"}
-        dest = args["dest"]
-        result = {"changed": True, "dest": dest}
-        if args.get("backup") and os.path.exists(dest):
-            result["backup_file"] = dest + ".backup~"
-            shutil.copy2(dest, result["backup_file"])
-        tmp = dest + ".tmp"
-        with open(tmp, "w") as handle:
-            handle.write(args["content"])
-        os.chmod(tmp, int(args["mode"], 8))
-        os.replace(tmp, dest)
-        return result
+def fake_atomic_move(source, target):
+    """Like AnsibleModule.atomic_move over an existing file: the file's mode goes to the new one, then the rename."""
+    shutil.copymode(target, source)
+    os.replace(source, target)
 
 
 class FakeNode(object):
+    """Answers ``nodeops.kubernetes.node_file`` with the module's own node-side code on the local file system."""
+
     def __init__(self, commands=None):
         self.commands = dict(commands or {})
         self.command_calls = []
@@ -75,22 +66,20 @@ class FakeNode(object):
 
     def execute_module(self, module_name=None, module_args=None, task_vars=None, **_kwargs):
         self.module_calls.append((module_name, dict(module_args)))
-        if module_name == "ansible.builtin.stat":
-            path = module_args["path"]
-            if not os.path.exists(path):
-                return {"stat": {"exists": False}}
-            info = os.stat(path)
-            return {"stat": {"exists": True, "isreg": stat_module.S_ISREG(info.st_mode),
-                             "isdir": stat_module.S_ISDIR(info.st_mode),
-                             "mode": "%04o" % stat_module.S_IMODE(info.st_mode),
-                             "pw_name": "root", "gr_name": "root"}}
-        if module_name == "ansible.builtin.slurp":
-            with open(module_args["src"], "rb") as handle:
-                return {"content": base64.b64encode(handle.read()).decode(), "encoding": "base64"}
-        if module_name == "ansible.builtin.file":
-            os.makedirs(module_args["path"], exist_ok=True)
-            return {"changed": True}
-        raise AssertionError("unexpected module %s" % module_name)
+        if module_name != "nodeops.kubernetes.node_file":
+            raise AssertionError("unexpected module %s" % module_name)
+        try:
+            if module_args.get("state", "read") == "read":
+                return _node_file.read(module_args["path"], module_args.get("get_content", True))
+            self.copies.append(dict(module_args))
+            if self.fail_copy:
+                return {"failed": True, "msg": "No space left on device"}
+            writer = _node_file.Writer(fake_backup, fake_atomic_move)
+            result = writer.write(module_args["path"], module_args["content"], module_args.get("backup", False),
+                                  module_args.get("mode", "0644"))
+        except NodeOpsError as exc:
+            return dict(exc.to_result(), failed=True)
+        return {key: value for key, value in result.items() if value is not None}
 
     def low_level(self, cmd, sudoable=True, **_kwargs):
         self.command_calls.append(cmd)
@@ -98,18 +87,9 @@ class FakeNode(object):
         return {"rc": rc, "stdout": stdout, "stderr": stderr}
 
 
-class FakeActionLoader(object):
-    def __init__(self, node):
-        self.node = node
-
-    def get(self, name, task=None, **_kwargs):
-        assert name == "ansible.builtin.copy"
-        return FakeCopyAction(self.node, task)
-
-
 class FakeShared(object):
     def __init__(self, node):
-        self.action_loader = FakeActionLoader(node)
+        self.action_loader = None
 
 
 class FakeShell(object):
@@ -150,7 +130,7 @@ def listing(tmp_path):
 # ---------------------------------------------------------------------------
 
 def test_kubelet_config_sets_the_driver_with_a_backup_and_keeps_the_mode(tmp_path):
-    path = put(tmp_path, "config.yaml", fixture("kubelet", "kubeadm-config.yaml"))
+    path = put(tmp_path, "config.yaml", fixture("kubelet", "kubeadm-config.yaml"), mode=0o640)
     node = FakeNode()
     result = run_action(kubelet_action, node, {"path": path, "settings": {"cgroupDriver": "systemd"}})
     assert not result.get("failed"), result
@@ -158,8 +138,9 @@ def test_kubelet_config_sets_the_driver_with_a_backup_and_keeps_the_mode(tmp_pat
     assert result["before"] == {"cgroupDriver": "cgroupfs"} and result["after"] == {"cgroupDriver": "systemd"}
     assert result["backup_file"] == path + ".backup~"
     assert yaml.safe_load(open(path).read())["cgroupDriver"] == "systemd"
-    assert os.stat(path).st_mode & 0o777 == 0o600
-    assert node.copies[0]["mode"] == "0600" and node.copies[0]["owner"] == "root"
+    assert os.stat(path).st_mode & 0o777 == 0o640
+    assert [name for name, _args in node.module_calls] == ["nodeops.kubernetes.node_file"] * 2
+    assert node.copies[0]["backup"] is True and "mode" not in node.copies[0] or node.copies[0]["mode"] == "0644"
 
 
 def test_kubelet_config_second_apply_writes_nothing(tmp_path):
@@ -330,3 +311,28 @@ def test_containerd_config_without_systemd_cgroup_leaves_the_runtimes_alone(tmp_
     assert result["changed"] and result["runtimes_touched"] == []
     assert result["after"] == {"config_path": "/etc/containerd/certs.d", "disabled_plugins": []}
     assert "SystemdCgroup = false" in open(path).read()
+
+
+def test_kubelet_config_edits_kubeadms_instance_configuration_as_a_patch(tmp_path):
+    path = put(tmp_path, "instance-config.yaml", 'containerRuntimeEndpoint: "unix:///run/cri-dockerd.sock"\n', 0o644)
+    settings = {"containerRuntimeEndpoint": "unix:///run/containerd/containerd.sock"}
+    refused = run_action(kubelet_action, FakeNode(), {"path": path, "settings": settings})
+    assert refused["failed"] and "is not a KubeletConfiguration" in refused["msg"]
+    node = FakeNode()
+    result = run_action(kubelet_action, node, {"path": path, "settings": settings, "patch": True})
+    assert not result.get("failed"), result
+    assert result["changed"] and result["exists"] and result["backup_file"] == path + ".backup~"
+    assert yaml.safe_load(open(path).read()) == settings and os.stat(path).st_mode & 0o777 == 0o644
+    assert not run_action(kubelet_action, node, {"path": path, "settings": settings, "patch": True})["changed"]
+    other = put(tmp_path, "other.yaml", "kind: KubeProxyConfiguration\napiVersion: kubeproxy.config.k8s.io/v1alpha1\n")
+    refused = run_action(kubelet_action, FakeNode(), {"path": other, "settings": settings, "patch": True})
+    assert refused["failed"] and "KubeProxyConfiguration" in refused["msg"]
+
+
+def test_kubelet_config_skips_a_missing_file_only_when_asked(tmp_path):
+    path = str(tmp_path / "instance-config.yaml")
+    args = {"path": path, "settings": {"containerRuntimeEndpoint": "unix:///run/containerd/containerd.sock"}}
+    result = run_action(kubelet_action, FakeNode(), dict(args, missing="skip"))
+    assert result == {"changed": False, "path": path, "exists": False, "before": {}, "after": {}}
+    assert run_action(kubelet_action, FakeNode(), args)["failed"]
+    assert listing(tmp_path) == []

@@ -89,7 +89,7 @@ def test_the_request_lists_each_file_once_and_every_command_quoted():
     assert lines[rf.CGROUP_FS] == "stat -fc %T /sys/fs/cgroup"
     assert [needs for name, _line, needs in request["commands"] if needs] == [rf.CONTAINERD_VERSION]
     assert sorted(lines) == sorted([rf.CGROUP_FS, rf.CONTAINERD_VERSION, rf.CONTAINERD_DUMP, rf.DOCKER_INFO,
-                                    "unit_kubelet", "unit_containerd", "unit_docker"])
+                                    "unit_kubelet", "unit_containerd", "unit_docker", "unit_cri-docker"])
 
 
 def test_the_reader_is_python_3_9_standard_library_code():
@@ -251,6 +251,7 @@ def test_a_kubeadm_containerd_node_on_systemd_gives_every_fact():
             "kubelet": {"exists": True, "active": "active", "sub_state": "running", "enabled": "enabled"},
             "containerd": {"exists": True, "active": "active", "sub_state": "running", "enabled": "enabled"},
             "docker": {"exists": False, "active": "inactive", "sub_state": "dead", "enabled": ""},
+            "cri-docker": {"exists": False, "active": None, "sub_state": None, "enabled": None},
         },
         "consistent_on_systemd": True,
         "problems": [],
