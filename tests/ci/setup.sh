@@ -26,14 +26,30 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
+# .venv is a link to a virtual environment cached outside the checkout, keyed by the pinned
+# requirements and the Python version (NODEOPS_VENV_CACHE, default ~/.cache/nodeops-lab/venv/<key>),
+# so that a fresh clone of the same pins does not install them again. The stamp inside it is
+# written last: a build cut short is built again. A lock keeps two set-ups from building it at once.
 stamp=.venv/.requirements.sha256
-want=$(sha256sum tests/requirements-dev.txt | cut -d' ' -f1)
+want=$( (cat tests/requirements-dev.txt; python3 -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: creating .venv from tests/requirements-dev.txt"
-  python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r tests/requirements-dev.txt
-  echo "$want" > "$stamp"
+  cache_root=${NODEOPS_VENV_CACHE:-$HOME/.cache/nodeops-lab/venv}
+  venv="$cache_root/$want"
+  mkdir -p "$cache_root"
+  (
+    flock 9
+    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+      echo "setup: creating the virtual environment $venv from tests/requirements-dev.txt"
+      rm -rf "$venv"
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q --upgrade pip
+      "$venv/bin/pip" install -q -r tests/requirements-dev.txt
+      echo "$want" > "$venv/.requirements.sha256"
+    fi
+  ) 9>"$cache_root/.lock"
+  rm -rf .venv
+  ln -sfn "$venv" .venv
+  echo "setup: .venv -> $venv"
 fi
 
 # The repository root is the collection root: give it the ansible_collections path.

@@ -8,7 +8,6 @@ would happen to the node's files.
 
 import os
 import shutil
-import stat as stat_module
 
 import pytest
 import yaml

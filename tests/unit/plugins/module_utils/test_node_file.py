@@ -70,8 +70,8 @@ def test_write_keeps_the_mode_makes_a_backup_and_leaves_no_temporary_file(tmp_pa
     assert path.read_text() == "new\n" and mode(str(path)) == 0o640
     assert (tmp_path / "config.yaml.bak~").read_text() == "old\n"
     assert sorted(os.listdir(str(tmp_path))) == ["config.yaml", "config.yaml.bak~"]
-    assert writer().write(str(path), "new\n", backup=True) == {"changed": False, "path": str(path),
-                                                                "backup_file": None}
+    again = writer().write(str(path), "new\n", backup=True)
+    assert again == {"changed": False, "path": str(path), "backup_file": None}
 
 
 def test_a_new_file_gets_the_mode_and_its_directories(tmp_path):
