@@ -41,7 +41,7 @@ ARGUMENT_SPEC = dict(
 
 class ActionModule(NodeOpsActionBase):
 
-    TRANSFERS_FILES = True
+    TRANSFERS_FILES = False
     ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def run_checked(self, args, task_vars):

@@ -40,7 +40,7 @@ REQUIRED_IF = [
 
 class ActionModule(NodeOpsActionBase):
 
-    TRANSFERS_FILES = True
+    TRANSFERS_FILES = False
     ARGUMENT_SPEC = ARGUMENT_SPEC
     REQUIRED_IF = REQUIRED_IF
 

@@ -66,8 +66,14 @@ def top_owner(obj, kind, index):
     return current_kind, "%s/%s" % (namespace, _meta(current).get("name", ""))
 
 
+# kubeadm up to 1.26 kept the node's CRI socket in this annotation.
+CRI_SOCKET_ANNOTATION = "kubeadm.alpha.kubernetes.io/cri-socket"
+
+
 def runtime_of_node(node):
-    """Return ``{name, runtime, runtime_version, kubelet_version, on_docker}`` of a Node dict."""
+    """Return ``{name, runtime, runtime_version, kubelet_version, on_docker, unschedulable,
+    cri_socket_annotation}`` of a Node dict (the last two: the cordon and kubeadm's CRI socket annotation, which
+    the containerd switch keeps)."""
     info = ((node.get("status") or {}).get("nodeInfo")) or {}
     version = info.get("containerRuntimeVersion") or ""
     runtime, sep, runtime_version = version.partition("://")
@@ -78,6 +84,8 @@ def runtime_of_node(node):
         "container_runtime_version": version or None,
         "kubelet_version": info.get("kubeletVersion"),
         "on_docker": runtime == DOCKER_RUNTIME,
+        "unschedulable": bool((node.get("spec") or {}).get("unschedulable")),
+        "cri_socket_annotation": (_meta(node).get("annotations") or {}).get(CRI_SOCKET_ANNOTATION),
     }
 
 

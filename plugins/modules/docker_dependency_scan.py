@@ -131,12 +131,15 @@ ok_to_switch:
   type: bool
   sample: false
 nodes:
-  description: Every node with its runtime (C(docker), C(containerd)...), runtime and kubelet versions.
+  description:
+    - Every node with its runtime (C(docker), C(containerd)...), runtime and kubelet versions, whether it is
+      cordoned (C(unschedulable)) and kubeadm's CRI socket annotation (C(cri_socket_annotation), null when absent).
   returned: always
   type: list
   elements: dict
   sample: [{"name": "w1", "runtime": "docker", "runtime_version": "20.10.24",
-            "container_runtime_version": "docker://20.10.24", "kubelet_version": "v1.23.17", "on_docker": true}]
+            "container_runtime_version": "docker://20.10.24", "kubelet_version": "v1.23.17", "on_docker": true,
+            "unschedulable": false, "cri_socket_annotation": "unix:///var/run/dockershim.sock"}]
 docker_nodes:
   description: Names of the nodes that still run Docker.
   returned: always

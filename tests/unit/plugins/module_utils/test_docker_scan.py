@@ -211,7 +211,7 @@ def test_node_runtimes_are_read_from_container_runtime_version():
                                                 _node("c", "", "v1.28.0")]})
     assert nodes[0] == {"name": "a", "runtime": "docker", "runtime_version": "20.10.24",
                         "container_runtime_version": "docker://20.10.24", "kubelet_version": "v1.25.0",
-                        "on_docker": True}
+                        "on_docker": True, "unschedulable": False, "cri_socket_annotation": None}
     assert nodes[2]["runtime"] is None
     assert sorted(item["id"] for item in findings) == ["cri-dockerd:node/a", "unknown-runtime:node/b",
                                                        "unknown-runtime:node/c"]
@@ -466,3 +466,12 @@ def test_without_ss_the_clients_are_reported_as_unknown(tmp_path):
           "0: 2 0 10000 1 1 1001 /var/run/docker.sock\n")
     _scanner, findings = scan(tmp_path)
     assert list(findings) == ["docker-socket-clients-unknown:node/w1"]
+
+
+def test_a_node_entry_keeps_the_cordon_and_kubeadms_cri_socket_annotation():
+    cordoned = _node("a", "docker://20.10.24", "v1.25.0")
+    cordoned["spec"] = {"unschedulable": True}
+    cordoned["metadata"]["annotations"] = {"kubeadm.alpha.kubernetes.io/cri-socket": "unix:///var/run/cri-dockerd.sock"}
+    _findings, nodes = ds.scan_cluster({"Node": [cordoned, _node("b", "containerd://2.1", "v1.34.4")]})
+    assert (nodes[0]["unschedulable"], nodes[0]["cri_socket_annotation"]) == (True, "unix:///var/run/cri-dockerd.sock")
+    assert (nodes[1]["unschedulable"], nodes[1]["cri_socket_annotation"]) == (False, None)
