@@ -58,7 +58,7 @@ class ActionModule(NodeOpsActionBase):
         path = args["path"]
         if args["sandbox_image"] is not None and not args["sandbox_image"].strip():
             raise NodeOpsError("sandbox_image must not be empty; omit it to keep the current value")
-        _stat, text = remote_read(self, path, task_vars)
+        text = remote_read(self, path, task_vars)
         edit = edit_containerd_text(
             text,
             path,

@@ -61,7 +61,7 @@ class ActionModule(NodeOpsActionBase):
                             "list those registries by name" % ", ".join(untranslatable))
         writes = []
         for path, plan in sorted(planned.items()):
-            _stat, text = remote_read(self, path, task_vars)
+            text = remote_read(self, path, task_vars)
             merged = merge_hosts_toml(text, path, plan["server"], plan["hosts"])
             warnings.extend(merged["warnings"])
             files.append({"path": path, "registry": plan["registry"], "changed": merged["changed"],
@@ -72,7 +72,7 @@ class ActionModule(NodeOpsActionBase):
         proxy_text = render_proxy_dropin(args["http_proxy"], args["https_proxy"], args["no_proxy"])
         proxy = {"path": args["proxy_dropin_path"], "changed": False, "created": False}
         if proxy_text is not None:
-            _stat, text = remote_read(self, args["proxy_dropin_path"], task_vars)
+            text = remote_read(self, args["proxy_dropin_path"], task_vars)
             proxy.update(changed=text != proxy_text, created=text is None)
             if proxy["changed"]:
                 diffs.append(make_diff(text or "", proxy_text, args["proxy_dropin_path"]))

@@ -53,7 +53,7 @@ class ActionModule(NodeOpsActionBase):
             settings, remove = args["settings"] or {}, []
         else:
             settings, remove = {}, args["remove"] or []
-        _stat, text = remote_read(self, path, task_vars)
+        text = remote_read(self, path, task_vars)
         if text is None and args["missing"] == "skip":
             return {"changed": False, "path": path, "exists": False, "before": {}, "after": {}}
         if text is None:

@@ -97,9 +97,9 @@ class ActionModule(NodeOpsActionBase):
         mirror = "%s-%s" % (static_pod, args["name"])
         api = PodApi(auth_params(args))
 
-        _stat, text = remote_read(self, manifest, task_vars)
+        text = remote_read(self, manifest, task_vars)
         if text is None:
-            _stat, aside_text = remote_read(self, aside, task_vars)
+            aside_text = remote_read(self, aside, task_vars)
             hint = (" It is in %s (an interrupted restart?): move it back with 'mv %s %s'" % (aside, aside, manifest)
                     if aside_text is not None else "")
             raise NodeOpsError("static pod manifest %s does not exist, so %s cannot be restarted.%s"

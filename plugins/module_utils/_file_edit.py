@@ -81,14 +81,6 @@ def _node_file(action, path, task_vars, **args):
     return action._execute_module(module_name=NODE_FILE, module_args=args, task_vars=task_vars)
 
 
-def remote_stat(action, path, task_vars):
-    """Return the ``stat`` dict of ``path`` on the managed node (``exists`` false when missing)."""
-    result = _node_file(action, path, task_vars, get_content=False)
-    if result.get("failed"):
-        raise stat_error(path, result.get("msg", "unknown error"))
-    return result.get("stat", {"exists": False})
-
-
 def stat_error(path, cause):
     """The error of a file whose ``stat`` failed on the node."""
     return NodeOpsError("cannot stat %s on the node: %s; check the path and that the play runs with become: true"
@@ -108,20 +100,20 @@ def read_error(path, cause):
 
 
 def remote_read(action, path, task_vars):
-    """Return ``(stat, text)`` of a remote file, in one module run; ``text`` is None when it does not exist."""
+    """Return the text of a remote file, read in one module run; None when it does not exist."""
     result = _node_file(action, path, task_vars)
     if result.get("failed"):
         raise read_error(path, result.get("msg", "unknown error"))
     stat = result.get("stat", {"exists": False})
     if not stat.get("exists"):
-        return stat, None
+        return None
     if stat.get("isdir") or (stat.get("isreg") is False):
         raise not_regular_error(path)
     try:
         data = base64.b64decode(result.get("content", ""))
     except (TypeError, ValueError) as exc:
         raise NodeOpsError("cannot decode the content of %s read on the node: %s" % (path, exc), path=path)
-    return stat, decode_text(data, path)
+    return decode_text(data, path)
 
 
 def remote_command(action, argv):

@@ -100,26 +100,53 @@ class Writer(object):
             return handle.read() == data
 
     def _replace(self, path, target, data, found, new_file_mode):
-        directory = os.path.dirname(target) or "."
-        temporary = None
         try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), dir=directory)
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
             if found["exists"]:
-                self.atomic_move(temporary, target)
+                put_file(target, data, move=self.atomic_move)
             else:
-                os.chmod(temporary, int(new_file_mode, 8))
-                os.rename(temporary, target)
-            temporary = None
+                put_file(target, data, mode=int(new_file_mode, 8))
         except (IOError, OSError) as exc:
             raise NodeOpsError(
                 "writing %s on the node failed: %s; the original file is unchanged (the text goes to a temporary "
                 "file renamed over it only when complete)" % (path, exc), path=path)
-        finally:
-            if temporary is not None and os.path.exists(temporary):
-                os.unlink(temporary)
+
+
+def put_file(target, data, mode=None, dir_mode=0o755, move=None):
+    """Put the bytes ``data`` in ``target`` atomically: a temporary file beside it, synced, renamed over it.
+
+    ``mode`` is given to the temporary file (None leaves that to ``move``); missing directories are made with
+    ``dir_mode``; ``move(temporary, target)`` is the rename (default ``os.rename``). Raises ``OSError``; no
+    temporary file is left behind.
+    """
+    directory = os.path.dirname(target) or "."
+    temporary = None
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, dir_mode)
+        handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), dir=directory)
+        with os.fdopen(handle, "wb") as out:
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        (move or os.rename)(temporary, target)
+        temporary = None
+    finally:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
+    _sync_directory(directory)
+
+
+def _sync_directory(directory):
+    """Make the rename durable; a file system that cannot sync a directory is left to its own guarantees."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -17,9 +17,9 @@ __metaclass__ = type
 
 import json
 import os
-import tempfile
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._node_file import put_file
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -107,39 +107,10 @@ class ProgressFile(object):
             return True
 
     def _replace(self, text):
-        directory = os.path.dirname(self.path) or "."
         try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, DIR_MODE)
-            handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(self.path), dir=directory)
-        except OSError as exc:
-            raise NodeOpsError(
-                "progress record %s: cannot create a file in %s (%s). Fix: run with become, and check that the "
-                "file system is writable and not full." % (self.path, directory, exc), path=self.path)
-        try:
-            with os.fdopen(handle, "w") as out:
-                os.fchmod(out.fileno(), FILE_MODE)
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.rename(temporary, self.path)
+            put_file(self.path, text.encode("utf-8"), mode=FILE_MODE, dir_mode=DIR_MODE)
         except (IOError, OSError) as exc:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
             raise NodeOpsError(
-                "progress record %s: cannot write it (%s); the previous record, if any, is as it was. Fix: check "
-                "that the file system is writable and not full, then run again." % (self.path, exc), path=self.path)
-        self._sync_directory(directory)
-
-    @staticmethod
-    def _sync_directory(directory):
-        try:
-            fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+                "progress record %s: cannot write it (%s); the previous record, if any, is as it was. Fix: run "
+                "with become, and check that %s is writable and its file system not full, then run again."
+                % (self.path, exc, os.path.dirname(self.path) or "."), path=self.path)
