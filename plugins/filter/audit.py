@@ -5,7 +5,8 @@
 
 Thin wrappers over ``plugins/module_utils/_audit.py`` (the rules) and
 ``plugins/module_utils/_audit_report.py`` (the report and its renderings);
-documented in the ``.yml`` files of the same names beside this file.
+documented in the ``.yml`` files of the same names beside this file. Both are imported on the first call: a task
+that uses any filter of the collection loads every filter file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,16 +15,27 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _audit, _audit_report
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 
-def audit_node_entry(inputs, host, node, cluster, threshold_days=_audit.DEFAULT_THRESHOLD_DAYS, marks=None,
-                     check_mode=False):
+def _rules():
+    from ansible_collections.nodeops.kubernetes.plugins.module_utils import _audit  # pylint: disable=import-outside-toplevel
+    return _audit
+
+
+def _report():
+    from ansible_collections.nodeops.kubernetes.plugins.module_utils import _audit_report  # pylint: disable=import-outside-toplevel
+    return _audit_report
+
+
+def audit_node_entry(inputs, host, node, cluster, threshold_days=None, marks=None, check_mode=False):
     """The report entry of one node: its findings from what the operations' checks returned."""
+    rules = _rules()
+    if threshold_days is None:
+        threshold_days = rules.DEFAULT_THRESHOLD_DAYS
     try:
-        findings = _audit.node_findings(node or host, inputs, cluster, int(threshold_days))
-        return _audit_report.node_entry(host, node or host, findings, marks or {}, bool(check_mode))
+        findings = rules.node_findings(node or host, inputs, cluster, int(threshold_days))
+        return _report().node_entry(host, node or host, findings, marks or {}, bool(check_mode))
     except NodeOpsError as exc:
         raise AnsibleFilterError(exc.message)
 
@@ -32,8 +44,8 @@ def audit_report(entries, hosts, cluster, node_runtimes=None, generated_at=None,
                  generated_epoch=None):
     """The run report of the audit: the node entries, the cluster-wide findings, totals and lines."""
     try:
-        found = _audit.cluster_findings(cluster, node_runtimes)
-        return _audit_report.audit_report(entries, hosts, found, generated_at, seconds, generated_epoch)
+        found = _rules().cluster_findings(cluster, node_runtimes)
+        return _report().audit_report(entries, hosts, found, generated_at, seconds, generated_epoch)
     except NodeOpsError as exc:
         raise AnsibleFilterError(exc.message)
 
@@ -41,7 +53,7 @@ def audit_report(entries, hosts, cluster, node_runtimes=None, generated_at=None,
 def audit_render(report, fmt):
     """The audit report as Markdown, HTML or a Prometheus textfile."""
     try:
-        return _audit_report.render(report, fmt)
+        return _report().render(report, fmt)
     except NodeOpsError as exc:
         raise AnsibleFilterError(exc.message)
 

@@ -21,19 +21,26 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils import _progres
 OPERATION = "containerd_switch"
 TITLE = "the containerd switch"
 
-# The steps the switch notes in its progress record, in order; rollback_failed is noted when a rollback did
-# not prove the node Ready on Docker again (the record stays, so that the next run resumes the node).
+# The steps of a progress record of the switch, in order. The switch notes started (before the drain), drained
+# (before it stops the kubelet and Docker) and kubelet_switched (once containerd is configured and the kubelet's
+# files point at it); rollback_failed is noted when a rollback did not prove the node Ready on Docker again (the
+# record stays, so that the next run resumes the node). docker_stopped, containerd_configured and verified are
+# steps that earlier releases of the collection noted too; their records are still resumed.
 STARTED = _progress.STARTED
 STEPS = (STARTED, "drained", "docker_stopped", "containerd_configured", "kubelet_switched", "verified",
          "rollback_failed")
-# The edits whose backups the record keeps, by the step that makes them.
+# The edits whose backups the record keeps, by the step that makes them. A run killed between an edit and the
+# next note leaves a backup the record does not know; the next run finds it by its name and time
+# (_progress.adopt_backups).
 STEP_EDITS = {
     "containerd_configured": ("containerd_config",),
-    "kubelet_switched": ("kubelet_flags", "kubelet_config", "instance_config"),
+    "kubelet_switched": ("containerd_config", "kubelet_flags", "kubelet_config", "instance_config"),
 }
-# From these steps on the interrupted run had drained the node, and stopped its kubelet and Docker.
+# From these steps on the interrupted run had drained the node, and may have stopped its kubelet and Docker: the
+# drained note is the last one before the stop, so a node resumed from it is treated as stopped (a failure of the
+# next run rolls it back to Docker, which starts what is not running and changes nothing else).
 DRAINED_FROM = "drained"
-STOPPED_FROM = "docker_stopped"
+STOPPED_FROM = "drained"
 
 FIX = ("check the node by hand (the runtime kubelet points at, kubelet, containerd and Docker running, its cordon), "
        "finish or undo the interrupted switch, then remove %s")

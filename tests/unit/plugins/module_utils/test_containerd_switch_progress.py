@@ -22,12 +22,33 @@ def killed_after_the_kubelet_edits(cordoned_before=False):
     record = switch.progress({}, "started", "2024-05-01T02:00:00Z", node="w2", controller="ctl",
                              cordoned_before=cordoned_before, memo=MEMO)
     for step, at, edits in (("drained", "2024-05-01T02:00:40Z", None),
-                            ("docker_stopped", "2024-05-01T02:00:50Z", None),
-                            ("containerd_configured", "2024-05-01T02:01:00Z", {"containerd_config": CONFIG}),
                             ("kubelet_switched", "2024-05-01T02:01:10Z",
-                             {"kubelet_flags": FLAGS, "kubelet_config": {"changed": False}, "instance_config": {}})):
+                             {"containerd_config": CONFIG, "kubelet_flags": FLAGS, "kubelet_config": {"changed": False},
+                              "instance_config": {}})):
         record = switch.progress(record, step, at, edits=edits)
     return record
+
+
+def test_a_node_killed_after_the_drain_note_is_resumed_as_stopped_without_a_second_drain():
+    """The drain note is the last before the stop: the kubelet and Docker may be stopped, and a failure rolls back."""
+    record = switch.progress({}, "started", "t0", node="w2", controller="ctl", memo=MEMO)
+    record = switch.progress(record, "drained", "t1")
+    decision = switch.resume(read(record), "w2")
+    assert decision["action"] == "resume" and decision["step"] == "drained"
+    assert decision["drained"] is True and decision["docker_stopped"] is True
+    assert decision["backups"] == {}
+
+
+@pytest.mark.parametrize("step", ["docker_stopped", "containerd_configured", "verified"])
+def test_a_record_with_a_step_earlier_releases_noted_is_still_resumed(step):
+    record = switch.progress({}, "started", "t0", node="w2", controller="ctl", memo=MEMO)
+    record = switch.progress(record, "drained", "t1")
+    record = switch.progress(record, step, "t2", edits={"containerd_config": CONFIG})
+    decision = switch.resume(read(record), "w2")
+    assert decision["action"] == "resume" and decision["step"] == step, decision["reasons"]
+    assert decision["drained"] is True and decision["docker_stopped"] is True
+    expected = {"containerd_config": {"path": CONFIG["path"], "backup_file": CONFIG["backup_file"]}}
+    assert decision["backups"] == (expected if step == "containerd_configured" else {})
 
 
 def read(record=None, error=None, exists=True):
