@@ -61,13 +61,19 @@ DURATION_STEPS = (
 )
 RESTART_STEPS = ("stop_services", "runtime_start", "kubelet_start")
 
-# The steps a migration notes in its progress record on the node, in order; rollback_failed is noted when
-# a rollback did not prove the node healthy (the record stays, so that the next run resumes the node).
+# The steps of a progress record of a migration, in order. The migration notes started (before the drain),
+# drained (before it stops the services) and kubelet_configured (once the runtime's and the kubelet's files are
+# on systemd, with both backups); rollback_failed is noted when a rollback did not prove the node healthy (the
+# record stays, so that the next run resumes the node). services_stopped, runtime_configured, services_started and
+# verified are steps that earlier releases of the collection noted too; their records are still resumed.
 PROGRESS_STARTED = _progress.STARTED
 PROGRESS_STEPS = (PROGRESS_STARTED, "drained", "services_stopped", "runtime_configured", "kubelet_configured",
                   "services_started", "verified", "rollback_failed")
-# The edits whose backups the record keeps, by the step that makes them.
-PROGRESS_EDITS = {"runtime_configured": "runtime", "kubelet_configured": "kubelet"}
+# The edits whose backups the record keeps, by the step that notes them. A run killed between an edit and its
+# note leaves a backup the record does not know; the next run finds it by its name and time (adopt_backups).
+PROGRESS_EDITS = {"runtime_configured": ("runtime",), "kubelet_configured": ("runtime", "kubelet")}
+# The edit the single ``edit`` of a step is.
+PROGRESS_EDIT = {"runtime_configured": "runtime", "kubelet_configured": "kubelet"}
 WAIT_STEPS = ("runtime_wait", "healthz_wait", "ready_wait")
 
 
@@ -320,21 +326,23 @@ adopt_backups = _progress.adopt_backups
 progress_backups = _progress.backup_files
 
 
-def progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None):
+def progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None, edits=None):
     """The progress record of a node's migration once ``step`` is reached at ``at`` (a time as text).
 
     ``step`` ``started`` opens a record (operation, node, started, controller, cordoned_before) before the
     first change, or, for a node resumed from a record, notes the new run in ``resumed`` and keeps
-    everything else. Every other step is noted in ``step``, ``steps`` (step -> time) and ``updated``;
-    ``edit`` is the editor's result of that step, whose backup (or the fact that the file was created)
-    joins ``backups`` unless the record already knows one for that file: the first attempt's backup is the
-    one that holds the original (see ``_progress.progress``). Returns a new dict.
+    everything else. Every other step is noted in ``step``, ``steps`` (step -> time) and ``updated``.
+    ``edits`` maps an edit (``runtime``, ``kubelet``) to the editor's result, and ``edit`` is the result of
+    the step's own edit (``runtime`` for runtime_configured, ``kubelet`` for kubelet_configured); the backup
+    of an edit the step notes (or the fact that the file was created) joins ``backups`` unless the record
+    already knows one for that file: the first attempt's backup is the one that holds the original (see
+    ``_progress.progress``). Returns a new dict.
     """
-    name = PROGRESS_EDITS.get(step)
-    step_edits = dict((key, (value,)) for key, value in PROGRESS_EDITS.items())
-    return _progress.progress(record, step, at, OPERATION, PROGRESS_STEPS, step_edits, node=node,
-                              controller=controller, cordoned_before=cordoned_before,
-                              edits={name: edit} if name else None)
+    given = dict(edits or {})
+    if edit and step in PROGRESS_EDIT:
+        given[PROGRESS_EDIT[step]] = edit
+    return _progress.progress(record, step, at, OPERATION, PROGRESS_STEPS, PROGRESS_EDITS, node=node,
+                              controller=controller, cordoned_before=cordoned_before, edits=given or None)
 
 
 # --------------------------------------------------------------------------- rollback

@@ -365,6 +365,19 @@ def test_progress_notes_each_step_and_keeps_the_backups_of_its_edits():
     assert opened["backups"] == {}
 
 
+def test_progress_notes_both_edits_once_the_kubelet_is_configured():
+    """The role notes the runtime and kubelet edits together; the drain note before them knows no backup."""
+    opened = report.progress({}, "started", "t0", node="w1", controller="ctl", cordoned_before=False)
+    drained = report.progress(opened, "drained", "t1",
+                              edits={"runtime": {"changed": True, "path": "/r", "backup_file": "/r.bak"}})
+    assert drained["backups"] == {}
+    after = report.progress(drained, "kubelet_configured", "t2",
+                            edits={"runtime": {"changed": True, "path": "/r", "backup_file": "/r.bak"},
+                                   "kubelet": {"changed": False, "path": "/k"}})
+    assert after["steps"] == {"started": "t0", "drained": "t1", "kubelet_configured": "t2"}
+    assert after["backups"] == {"runtime": {"path": "/r", "backup_file": "/r.bak"}}
+
+
 def test_progress_keeps_the_first_attempts_backup_when_the_resumed_edit_changes_nothing_or_again():
     first = record()
     unchanged = report.progress(first, "runtime_configured", "t9",
