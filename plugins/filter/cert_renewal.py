@@ -26,7 +26,7 @@ def cert_renewal_plan(expiry, force=False, names=None, kubeadm_present=True):
     """What to renew on a node, from a ``nodeops.kubernetes.cert_expiry`` result."""
     try:
         return _renewal().renewal_plan(expiry, force=bool(force), names=names or None,
-                                           kubeadm_present=bool(kubeadm_present))
+                                       kubeadm_present=bool(kubeadm_present))
     except NodeOpsError as exc:
         raise AnsibleFilterError(exc.message)
     except (KeyError, TypeError) as exc:
