@@ -59,13 +59,12 @@ def cgroup_driver_node_entry(data):
     return report.node_entry(data)
 
 
-def cgroup_driver_progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None,
-                           edits=None):
+def cgroup_driver_progress(record, step, at, node=None, controller=None, cordoned_before=None, edits=None):
     if step == report.PROGRESS_STARTED and not controller:
         # The filter runs on the controller: its host name names the run that opened or resumed the record.
         controller = socket.gethostname()
     return report.progress(record, step, at, node=node, controller=controller, cordoned_before=cordoned_before,
-                           edit=edit, edits=edits)
+                           edits=edits)
 
 
 def cgroup_driver_progress_adopt(record, found, paths):

@@ -72,8 +72,6 @@ PROGRESS_STEPS = (PROGRESS_STARTED, "drained", "services_stopped", "runtime_conf
 # The edits whose backups the record keeps, by the step that notes them. A run killed between an edit and its
 # note leaves a backup the record does not know; the next run finds it by its name and time (adopt_backups).
 PROGRESS_EDITS = {"runtime_configured": ("runtime",), "kubelet_configured": ("runtime", "kubelet")}
-# The edit the single ``edit`` of a step is.
-PROGRESS_EDIT = {"runtime_configured": "runtime", "kubelet_configured": "kubelet"}
 WAIT_STEPS = ("runtime_wait", "healthz_wait", "ready_wait")
 
 
@@ -326,23 +324,19 @@ adopt_backups = _progress.adopt_backups
 progress_backups = _progress.backup_files
 
 
-def progress(record, step, at, node=None, controller=None, cordoned_before=None, edit=None, edits=None):
+def progress(record, step, at, node=None, controller=None, cordoned_before=None, edits=None):
     """The progress record of a node's migration once ``step`` is reached at ``at`` (a time as text).
 
     ``step`` ``started`` opens a record (operation, node, started, controller, cordoned_before) before the
     first change, or, for a node resumed from a record, notes the new run in ``resumed`` and keeps
     everything else. Every other step is noted in ``step``, ``steps`` (step -> time) and ``updated``.
-    ``edits`` maps an edit (``runtime``, ``kubelet``) to the editor's result, and ``edit`` is the result of
-    the step's own edit (``runtime`` for runtime_configured, ``kubelet`` for kubelet_configured); the backup
-    of an edit the step notes (or the fact that the file was created) joins ``backups`` unless the record
+    ``edits`` maps an edit (``runtime``, ``kubelet``) to the editor's result; the backup of an edit the step
+    notes (or the fact that the file was created) joins ``backups`` unless the record
     already knows one for that file: the first attempt's backup is the one that holds the original (see
     ``_progress.progress``). Returns a new dict.
     """
-    given = dict(edits or {})
-    if edit and step in PROGRESS_EDIT:
-        given[PROGRESS_EDIT[step]] = edit
     return _progress.progress(record, step, at, OPERATION, PROGRESS_STEPS, PROGRESS_EDITS, node=node,
-                              controller=controller, cordoned_before=cordoned_before, edits=given or None)
+                              controller=controller, cordoned_before=cordoned_before, edits=edits)
 
 
 # --------------------------------------------------------------------------- rollback

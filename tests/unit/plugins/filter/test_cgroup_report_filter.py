@@ -30,7 +30,7 @@ def test_progress_filter_passes_its_keywords():
                                                   cordoned_before=True)
     assert (record["node"], record["controller"], record["cordoned_before"]) == ("w1", "ctl", True)
     edit = {"changed": True, "path": "/etc/containerd/config.toml", "backup_file": "/b"}
-    record = cgroup_report.cgroup_driver_progress(record, "runtime_configured", "t1", edit=edit)
+    record = cgroup_report.cgroup_driver_progress(record, "runtime_configured", "t1", edits={"runtime": edit})
     assert record["backups"]["runtime"]["backup_file"] == "/b"
 
 

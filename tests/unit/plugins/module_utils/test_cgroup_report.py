@@ -355,9 +355,10 @@ def test_progress_of_a_resumed_node_keeps_the_first_run_and_notes_the_new_one():
 def test_progress_notes_each_step_and_keeps_the_backups_of_its_edits():
     opened = report.progress({}, "started", "t0", node="w1", controller="ctl", cordoned_before=False)
     runtime_edit = {"changed": True, "path": "/etc/containerd/config.toml", "backup_file": "/r.bak"}
-    after = report.progress(opened, "runtime_configured", "t1", edit=runtime_edit)
+    after = report.progress(opened, "runtime_configured", "t1", edits={"runtime": runtime_edit})
     after = report.progress(after, "kubelet_configured", "t2",
-                            edit={"changed": True, "path": "/var/lib/kubelet/config.yaml", "backup_file": "/k.bak"})
+                            edits={"kubelet": {"changed": True, "path": "/var/lib/kubelet/config.yaml",
+                                               "backup_file": "/k.bak"}})
     assert after["step"] == "kubelet_configured" and after["updated"] == "t2"
     assert after["steps"] == {"started": "t0", "runtime_configured": "t1", "kubelet_configured": "t2"}
     assert after["backups"] == {"runtime": {"path": "/etc/containerd/config.toml", "backup_file": "/r.bak"},
@@ -381,15 +382,16 @@ def test_progress_notes_both_edits_once_the_kubelet_is_configured():
 def test_progress_keeps_the_first_attempts_backup_when_the_resumed_edit_changes_nothing_or_again():
     first = record()
     unchanged = report.progress(first, "runtime_configured", "t9",
-                                edit={"changed": False, "path": "/etc/containerd/config.toml"})
+                                edits={"runtime": {"changed": False, "path": "/etc/containerd/config.toml"}})
     again = report.progress(first, "runtime_configured", "t9",
-                            edit={"changed": True, "path": "/etc/containerd/config.toml", "backup_file": "/new"})
+                            edits={"runtime": {"changed": True, "path": "/etc/containerd/config.toml",
+                                               "backup_file": "/new"}})
     assert unchanged["backups"] == BACKUPS and again["backups"] == BACKUPS
 
 
 def test_progress_notes_a_file_the_run_created():
     out = report.progress({}, "runtime_configured", "t1",
-                          edit={"changed": True, "path": "/etc/containerd/config.toml"})
+                          edits={"runtime": {"changed": True, "path": "/etc/containerd/config.toml"}})
     assert out["backups"] == {"runtime": {"path": "/etc/containerd/config.toml", "created": True}}
 
 
