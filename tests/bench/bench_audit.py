@@ -58,6 +58,10 @@ if LAB_PATH not in sys.path:
 
 from nodeops_lab import lab, scale  # noqa: E402
 
+# Benchmarks time what users run: no test-run bytecode cache (tests/lab/nodeops_lab/bytecode_cache.py)
+# in the Ansible runs they start.
+os.environ.pop("NODEOPS_LAB_BYTECODE_CACHE", None)
+
 # profile_tasks' closing list: "<role> : <task name> ---------- 12.34s"
 PROFILE_LINE = re.compile(r"^(?P<task>.+?) -+ (?P<seconds>\d+\.\d+)s$")
 # Where the time goes: the audit's tasks by kind (the start of their names in roles/audit/tasks).

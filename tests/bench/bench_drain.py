@@ -45,6 +45,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from conftest import (ANSIBLE_PLAYBOOK, COLLECTIONS, PYTHON, W1, W2, Cluster, daemonset,  # noqa: E402
                       deployment, is_ready, pdb, wait_for)
 
+# Benchmarks time what users run: no test-run bytecode cache (tests/lab/nodeops_lab/bytecode_cache.py)
+# in the Ansible runs they start.
+os.environ.pop("NODEOPS_LAB_BYTECODE_CACHE", None)
+
 NAMESPACE = "drain-bench"
 BENCH_LABEL = "drain-bench.nodeops.io/owner"
 # The cases: name -> workloads (name, replicas, budget or None). Every case adds a DaemonSet.

@@ -78,6 +78,10 @@ import time
 
 from ansible.plugins.callback import CallbackBase
 
+# Benchmarks time what users run: no test-run bytecode cache (tests/lab/nodeops_lab/bytecode_cache.py)
+# in the Ansible runs they start.
+os.environ.pop("NODEOPS_LAB_BYTECODE_CACHE", None)
+
 DOCUMENTATION = """
 name: bench_play_times
 type: aggregate

@@ -7,6 +7,9 @@ cd "$ROOT" || exit 1
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/.cache/collections"
 export PYTHONPATH="$ROOT/tests/lab${PYTHONPATH:+:$PYTHONPATH}"
+# The bytecode cache of the modules Ansible runs here and in the labs' nodes
+# (tests/lab/nodeops_lab/bytecode_cache.py): a test-run accelerator; set it empty to run without.
+export NODEOPS_LAB_BYTECODE_CACHE="${NODEOPS_LAB_BYTECODE_CACHE-$ROOT/.cache/bytecode}"
 # kubectl of the lab's pinned Kubernetes (built by tests/ci/setup.sh)
 k8s_version=$(awk '$1 == "k8s.io/kubernetes" {print $2; exit}' tests/lab/k8s/go.mod)
 export PATH="${NODEOPS_LAB_CACHE:-$HOME/.cache/nodeops-lab}/k8s-$k8s_version:$PATH"

@@ -52,6 +52,13 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "setup: .venv -> $venv"
 fi
 
+# The test stages' bytecode cache for the modules Ansible runs on this machine
+# (tests/lab/nodeops_lab/bytecode_cache.py): inert unless NODEOPS_LAB_BYTECODE_CACHE is set,
+# which tests/ci/run-tests.sh does and the benchmarks do not.
+site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+printf '%s\n' 'import os; os.environ.get("NODEOPS_LAB_BYTECODE_CACHE") and __import__("nodeops_lab.bytecode_cache").bytecode_cache.install()' \
+  > "$site_packages/nodeops-lab-bytecode-cache.pth"
+
 # The repository root is the collection root: give it the ansible_collections path.
 mkdir -p .cache/collections/ansible_collections/nodeops
 ln -sfn "$ROOT" .cache/collections/ansible_collections/nodeops/kubernetes

@@ -39,6 +39,7 @@ import yaml
 
 from nodeops_lab.images import (BUSYBOX_TAG, ETCD_TAG, IMAGE_REPOSITORY, NODE_CACHE_IMAGE, NODE_CACHE_TAG,
                                 image_name)
+from nodeops_lab import bytecode_cache
 from nodeops_lab.podman import Podman, PodmanError, ulimit_args, write_containers_conf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,6 +68,11 @@ POD_SUBNET = "10.244.0.0/16"
 SERVICE_SUBNET = "10.96.0.0/16"
 API_PORT = 6443
 IMAGES_IN_NODE = "/opt/nodeops-lab/images"
+# What a worker runs: kube-proxy, CoreDNS, NodeLocal DNSCache, the workloads and their sandboxes
+# (the control plane's static pods and etcd run on the control-plane node only).
+WORKER_IMAGES = ("pause", "busybox", "coredns", "kube-proxy", "k8s-dns-node-cache")
+NODE_PYTHON_DIR = "/usr/lib/python3/dist-packages"
+NODE_BYTECODE_CACHE = "/var/cache/nodeops-lab/bytecode"
 CNI_CONFIG = "/etc/cni/net.d/10-nodeops-lab.conflist"
 # PID 1 of a node container: mounts name=systemd in the container's own cgroup namespace, then runs systemd
 NODE_INIT = "/usr/local/sbin/nodeops-lab-init"
@@ -228,14 +234,33 @@ def ensure_container(podman, paths, container, node_name, control_plane, port, i
     return True
 
 
-def prepare_node(podman, container, created, docker):
-    """A node container booted, its sysctls applied; a new one gets the lab's images (and Docker)."""
+def prepare_node(podman, container, created, docker, control_plane=True):
+    """A node container booted, its sysctls applied; a new one gets the lab's images (and Docker).
+
+    A worker gets only the images a worker runs (WORKER_IMAGES): the control plane's are 60 % of the
+    bytes every node would otherwise unpack.
+    """
     wait_systemd(podman, container)
     podman.exec(container, "sysctl", "--system", "-q")
     if created:
-        import_images(podman, container)
+        if os.environ.get(bytecode_cache.ENV):
+            install_bytecode_cache(podman, container)
+        images = None if control_plane else WORKER_IMAGES
+        import_images(podman, container, images)
         if docker:
-            make_docker_node(podman, container)
+            make_docker_node(podman, container, images)
+
+
+def install_bytecode_cache(podman, container):
+    """The test stages' bytecode cache for Ansible's modules (nodeops_lab.bytecode_cache) in the node's Python.
+
+    Only when NODEOPS_LAB_BYTECODE_CACHE is set (tests/ci/run-tests.sh); labs of the benchmarks run without it.
+    """
+    with open(bytecode_cache.__file__) as fh:
+        podman.write_file(container, NODE_PYTHON_DIR + "/nodeops_lab_bytecode_cache.py", fh.read())
+    podman.write_file(container, NODE_PYTHON_DIR + "/nodeops-lab-bytecode-cache.pth",
+                      "import nodeops_lab_bytecode_cache; nodeops_lab_bytecode_cache.install(%r)\n"
+                      % NODE_BYTECODE_CACHE)
 
 
 def wait_systemd(podman, container, timeout=90):
@@ -250,14 +275,21 @@ def wait_systemd(podman, container, timeout=90):
     raise LabError("systemd in %s did not finish booting (state %r)" % (container, state))
 
 
-def import_images(podman, container):
-    """Side-load the lab's images into the node's containerd (namespace k8s.io), pinned against GC."""
+def image_archives(images=None):
+    """The shell words of the image archives in the node: all of them, or those named."""
+    if images is None:
+        return IMAGES_IN_NODE + "/*.tar"
+    return " ".join("%s/%s.tar" % (IMAGES_IN_NODE, name) for name in images)
+
+
+def import_images(podman, container, images=None):
+    """Side-load the lab's images (or those named) into the node's containerd (namespace k8s.io), pinned against GC."""
     podman.exec(container, "sh", "-c",
-                "for f in %s/*.tar; do ctr -n k8s.io images import --label io.cri-containerd.pinned=pinned "
-                "--all-platforms \"$f\" >/dev/null || exit 1; done" % IMAGES_IN_NODE, timeout=600)
+                "for f in %s; do ctr -n k8s.io images import --label io.cri-containerd.pinned=pinned "
+                "--all-platforms \"$f\" >/dev/null || exit 1; done" % image_archives(images), timeout=600)
 
 
-def make_docker_node(podman, container):
+def make_docker_node(podman, container, images=None):
     """Docker + cri-dockerd as the node's runtime, the lab's images loaded into Docker."""
     # runc-oom-clamp: see its docstring (a limit of the lab machine, docs/lab.md)
     podman.exec(container, "sh", "-c",
@@ -267,8 +299,8 @@ def make_docker_node(podman, container):
     podman.exec(container, "systemctl", "restart", "containerd.service")
     podman.exec(container, "systemctl", "enable", "--now", "docker.service", "cri-docker.socket",
                 "cri-docker.service", timeout=180)
-    podman.exec(container, "sh", "-c", "for f in %s/*.tar; do docker load -q -i \"$f\" >/dev/null || exit 1; done"
-                % IMAGES_IN_NODE, timeout=600)
+    podman.exec(container, "sh", "-c", "for f in %s; do docker load -q -i \"$f\" >/dev/null || exit 1; done"
+                % image_archives(images), timeout=600)
 
 
 def kubelet_active(podman, container):
@@ -289,6 +321,10 @@ def kubeadm_init_config(node_name, node_ip, version, cert_validity=None):
          "imageRepository": IMAGE_REPOSITORY,
          "controlPlaneEndpoint": "%s:%d" % (node_ip, API_PORT),
          "apiServer": {"certSANs": ["127.0.0.1", "localhost", node_ip, node_name]},
+         # One control-plane node: nothing to elect. Without it the two renew their leases every 2 s,
+         # which a lab that waits most of the time pays for in kube-apiserver and etcd.
+         "controllerManager": {"extraArgs": [{"name": "leader-elect", "value": "false"}]},
+         "scheduler": {"extraArgs": [{"name": "leader-elect", "value": "false"}]},
          "etcd": {"local": {"imageRepository": IMAGE_REPOSITORY, "imageTag": ETCD_TAG}},
          "networking": {"podSubnet": POD_SUBNET, "serviceSubnet": SERVICE_SUBNET,
                         "dnsDomain": "cluster.local"}},
@@ -567,8 +603,8 @@ def bring_up(paths, workers, port, timeout=300, docker_workers=0, cert_validity=
     # the control plane is initialised as soon as its own node is ready, the workers join together after.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as pool:
         prepared = dict((container, pool.submit(prepare_node, podman, container, created[container],
-                                                node_name in docker))
-                        for container, node_name, _ in specs)
+                                                node_name in docker, control_plane))
+                        for container, node_name, control_plane in specs)
         prepared[cp_container].result()
         if not kubelet_active(podman, cp_container):
             kubeadm_init(podman, cp_container, cp_name, version, cert_validity)
@@ -651,7 +687,7 @@ def cmd_join(args):
     if not container_running(podman, args.container):
         raise LabError("container %s is not running" % args.container)
     wait_systemd(podman, args.container)
-    import_images(podman, args.container)
+    import_images(podman, args.container, WORKER_IMAGES)
     kubeadm_join(podman, args.container, args.node_name, join_material(podman, CONTAINER_PREFIX + "cp1"))
     return 0
 
