@@ -1,4 +1,4 @@
-"""Benchmark: drain lab-worker1 of the real kubeadm lab three ways and compare.
+"""Benchmark: drain lab-worker1 of the real kubeadm lab four ways and compare.
 
     make bench-drain        # or: PYTHONPATH=tests/lab .venv/bin/python tests/bench/bench_drain.py [--runs 5]
                             #     [--case pdb] [--case plain] [--case mixed]
@@ -21,11 +21,14 @@ lab-worker1 is drained by
   2. kubectl drain --ignore-daemonsets --delete-emptydir-data --force --timeout ...
      (the lab's kubectl, same build as the cluster),
   3. kubernetes.core.k8s_drain (ansible-playbook) with the equivalent options,
+  4. the same kubectl drain as a task of a playbook (ansible.builtin.command):
+     what an Ansible user runs without a drain module, with the same
+     ansible-playbook start as 1 and 3,
 
 and the cluster is put back between the runs (lab-worker1 uncordoned, the pods
-running on it again, every budget healthy). Each round runs the three once
-(ours and kubectl alternate who goes first); the table shows every run, then
-the medians and the ratios ours/kubectl and ours/k8s_drain (per round, median).
+running on it again, every budget healthy). Each round runs the four once
+(each goes first in turn); the table shows every run, then the medians and
+the ratios of ours to each of the others (per round, median).
 Not a test: it reports, it does not assert.
 """
 
@@ -50,6 +53,8 @@ from conftest import (ANSIBLE_PLAYBOOK, COLLECTIONS, PYTHON, W1, W2, Cluster, da
 os.environ.pop("NODEOPS_LAB_BYTECODE_CACHE", None)
 
 NAMESPACE = "drain-bench"
+# kubectl drain run by ansible-playbook (ansible.builtin.command): the same Ansible start as ours
+KUBECTL_PLAYBOOK = "kubectl drain from a playbook"
 BENCH_LABEL = "drain-bench.nodeops.io/owner"
 # The cases: name -> workloads (name, replicas, budget or None). Every case adds a DaemonSet.
 CASES = {
@@ -150,7 +155,7 @@ class Bench(object):
                                  *away, check=False)
         self.settle()
 
-    # -- the three tools ---------------------------------------------------
+    # -- the four tools ---------------------------------------------------
 
     def run_playbook(self, task):
         path = os.path.join(self.workdir, "bench-%d.yml" % time.time_ns())
@@ -201,6 +206,16 @@ class Bench(object):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
         return time.monotonic() - started, proc.returncode == 0, proc.stdout
 
+    def kubectl_playbook(self, timeout):
+        """kubectl drain as a task of a playbook: what an Ansible user runs without a drain module."""
+        return self.run_playbook("""\
+            - name: Drain lab-worker1 with kubectl drain from a playbook
+              ansible.builtin.command:
+                argv: [%s, --kubeconfig, %s, drain, %s, --ignore-daemonsets, --delete-emptydir-data, --force,
+                       --timeout=%ds]
+              changed_when: true
+            """ % (self.cluster.kubectl_bin, self.cluster.kubeconfig, W1, timeout))
+
     def k8s_drain(self, timeout):
         return self.run_playbook("""\
             - name: Drain lab-worker1 with kubernetes.core.k8s_drain
@@ -235,7 +250,7 @@ def run_case(cluster, case, runs, timeout):
     workdir = tempfile.mkdtemp(prefix="nodeops-bench-drain-%s-" % case)
     bench = Bench(cluster, workdir, CASES[case])
     tools = [("nodeops.kubernetes.drain", bench.ours), ("kubectl drain", bench.kubectl),
-             ("kubernetes.core.k8s_drain", bench.k8s_drain)]
+             ("kubernetes.core.k8s_drain", bench.k8s_drain), (KUBECTL_PLAYBOOK, bench.kubectl_playbook)]
     rows = []
     try:
         bench.delete_namespace()
@@ -245,7 +260,9 @@ def run_case(cluster, case, runs, timeout):
         bench.create()
         first = True
         for round_no in range(1, runs + 1):
-            order = tools if round_no % 2 else [tools[1], tools[0], tools[2]]
+            # each tool in turn goes first, so that none always drains right after the put-back
+            shift = (round_no - 1) % len(tools)
+            order = tools[shift:] + tools[:shift]
             for label, runner in order:
                 if not first:
                     bench.put_back()
@@ -271,23 +288,23 @@ def run_case(cluster, case, runs, timeout):
 
 
 def report(case, rows, total):
-    tools = ["nodeops.kubernetes.drain", "kubectl drain", "kubernetes.core.k8s_drain"]
+    tools = ["nodeops.kubernetes.drain", "kubectl drain", "kubernetes.core.k8s_drain", KUBECTL_PLAYBOOK]
     print()
     print("case %s: %d workload pods" % (case, total))
     header = ("round", "tool", "wall (s)", "module (s)", "completed", "pods left on w1", "note")
-    print("%-5s %-27s %9s %11s  %-9s %-15s %s" % header)
+    print("%-5s %-29s %9s %11s  %-9s %-15s %s" % header)
     for row in rows:
         inside = "" if row["inside"] is None else "%.1f" % row["inside"]
         values = (row["round"], row["tool"], row["wall"], inside, "yes" if row["ok"] else "no", row["left"],
                   row["note"])
-        print("%-5d %-27s %9.1f %11s  %-9s %-15d %s" % values)
+        print("%-5d %-29s %9.1f %11s  %-9s %-15d %s" % values)
     walls = {}
     for row in rows:
         walls.setdefault(row["tool"], {})[row["round"]] = row["wall"]
     for label in tools:
         values = list(walls.get(label, {}).values())
         if values:
-            print("median wall %-27s %6.1f s" % (label, statistics.median(values)))
+            print("median wall %-29s %6.1f s" % (label, statistics.median(values)))
     inside = [r["inside"] for r in rows if r["inside"] is not None]
     if inside:
         print("median module time of ours (durations.total)  %6.1f s" % statistics.median(inside))

@@ -2,14 +2,15 @@
 
     make bench-rollout-overhead   # or: PYTHONPATH=tests/lab .venv/bin/python tests/bench/bench_rollout_overhead.py
 
-The question it answers: of the time a node spends in the containerd switch (playbooks/switch_to_containerd.yml,
-serial 1), how much is neither the drain, nor a service stopped, started or restarted, nor a wait (for a socket,
+The question it answers: of the time a node spends in a rolling operation (--operation: the containerd switch,
+playbooks/switch_to_containerd.yml, or the cgroup driver migration, playbooks/migrate_cgroup_driver.yml; serial 1),
+how much is neither the drain, nor a service stopped, started or restarted, nor a wait (for a socket,
 for Ready)? That rest, the "overhead", is what the collection's own orchestration costs: preflight and scan,
 reads, file edits, bookkeeping, report, task dispatch. The target is 10 s per node or less.
 
-Each round brings up a lab of its own (``nodeops_lab.lab up --workers 2 --docker-workers 2`` in --lab-dir, port
---port, containers nodeops-mbo-*: two Docker-era workers on Docker + cri-dockerd and the real kubelet), runs the
-switch over both workers, and takes the lab down; with ``--connections lab,podman`` (the default) a round does
+Each round brings up a lab of its own (``nodeops_lab.lab up --workers 2`` in --lab-dir, port --port, containers
+nodeops-mbo-*; for the switch ``--docker-workers 2``: two Docker-era workers on Docker + cri-dockerd and the real
+kubelet), runs the operation over both workers, and takes the lab down; with ``--connections lab,podman`` (the default) a round does
 that once per connection, in alternating order, so the two are paired on the same machine at the same time:
 
 - ``lab``: the lab inventory's connection, nodeops_lab.lab.podman (one ``podman exec -i`` per command,
@@ -39,7 +40,11 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 LAB_PATH = os.path.join(REPO_ROOT, "tests", "lab")
-PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "switch_to_containerd.yml")
+# operation -> (playbook, prefix of its variables, arguments of `lab up` beyond --workers 2)
+OPERATIONS = {
+    "containerd_switch": ("switch_to_containerd.yml", "containerd_switch", ["--docker-workers", "2"]),
+    "cgroup_driver": ("migrate_cgroup_driver.yml", "cgroup_driver", ["--docker-workers", "0"]),
+}
 PYTHON = sys.executable
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(PYTHON), "ansible-playbook")
 if HERE not in sys.path:
@@ -143,15 +148,17 @@ def write_inventory(args, workdir, connection):
     return path
 
 
-def run_switch(args, workdir, connection, tag):
+def run_operation(args, workdir, connection, tag):
     times = os.path.join(workdir, "times-%s.jsonl" % tag)
     report = os.path.join(workdir, "report-%s.json" % tag)
     env = dict(lab_env(args), ANSIBLE_COLLECTIONS_PATH=collection_path(), ANSIBLE_NOCOLOR="1",
                ANSIBLE_CALLBACK_PLUGINS=workdir, ANSIBLE_CALLBACKS_ENABLED="bench_task_times",
                BENCH_TASK_TIMES=times, ANSIBLE_LOCALHOST_WARNING="0",
                CONTAINERS_CONF=os.path.join(args.lab_dir, "containers.conf"))
-    command = [ANSIBLE_PLAYBOOK, "-i", write_inventory(args, workdir, connection), PLAYBOOK,
-               "-e", "containerd_switch_hosts=kube_node", "-e", "containerd_switch_report_path=" + report,
+    playbook, prefix, _ = OPERATIONS[args.operation]
+    command = [ANSIBLE_PLAYBOOK, "-i", write_inventory(args, workdir, connection),
+               os.path.join(REPO_ROOT, "playbooks", playbook),
+               "-e", "%s_hosts=kube_node" % prefix, "-e", "%s_report_path=%s" % (prefix, report),
                "-e", "node_maintenance_delete_emptydir_data=true", "-e", "node_maintenance_force=true"]
     started = time.time()
     proc = subprocess.run(command, env=env, cwd=workdir, stdout=subprocess.PIPE,
@@ -160,7 +167,8 @@ def run_switch(args, workdir, connection, tag):
     with open(os.path.join(workdir, "output-%s.txt" % tag), "w") as handle:
         handle.write(proc.stdout)
     if proc.returncode != 0 or not os.path.exists(report):
-        raise SystemExit("switch (%s) failed, rc %s:\n%s" % (connection, proc.returncode, proc.stdout[-4000:]))
+        raise SystemExit("%s (%s) failed, rc %s:\n%s"
+                         % (args.operation, connection, proc.returncode, proc.stdout[-4000:]))
     with open(report) as handle:
         entries = {entry["node"]: entry for entry in json.load(handle)["nodes"]}
     with open(times) as handle:
@@ -169,7 +177,7 @@ def run_switch(args, workdir, connection, tag):
     for node in WORKERS:
         entry = entries.get(node)
         if not entry or entry.get("action") != "changed":
-            raise SystemExit("switch (%s): %s was not changed: %r" % (connection, node, entry))
+            raise SystemExit("%s (%s): %s was not changed: %r" % (args.operation, connection, node, entry))
         rows.append(split_node(connection, node, entry["durations"], tasks))
     return wall, rows
 
@@ -203,6 +211,7 @@ def median(values):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--operation", choices=sorted(OPERATIONS), default="containerd_switch")
     parser.add_argument("--connections", default="lab,podman", help="comma-separated: lab, podman")
     parser.add_argument("--port", type=int, default=16750)
     parser.add_argument("--lab-dir", default=os.path.join(REPO_ROOT, ".lab-overhead"))
@@ -214,8 +223,8 @@ def main(argv=None):
     workdir = tempfile.mkdtemp(prefix="bench-overhead-")
     with open(os.path.join(workdir, "bench_task_times.py"), "w") as handle:
         handle.write(CALLBACK)
-    log("work directory %s; lab %s, port %d; %d round(s) of %s" % (workdir, args.lab_dir, args.port, args.rounds,
-                                                                   ", ".join(connections)))
+    log("%s; work directory %s; lab %s, port %d; %d round(s) of %s"
+        % (args.operation, workdir, args.lab_dir, args.port, args.rounds, ", ".join(connections)))
     rows = []
     try:
         for round_no in range(1, args.rounds + 1):
@@ -223,10 +232,10 @@ def main(argv=None):
             for connection in order:
                 lab_command(args, "down")
                 started = time.time()
-                lab_command(args, "up", "--workers", "2", "--docker-workers", "2")
+                lab_command(args, "up", "--workers", "2", *OPERATIONS[args.operation][2])
                 log("round %d, %s: lab up in %.0f s, load %s" % (round_no, connection, time.time() - started,
                                                                  " ".join("%.1f" % v for v in os.getloadavg())))
-                wall, node_rows = run_switch(args, workdir, connection, "%d-%s" % (round_no, connection))
+                wall, node_rows = run_operation(args, workdir, connection, "%d-%s" % (round_no, connection))
                 for row in node_rows:
                     row["round"] = round_no
                     log("  %-11s total %6.1f  drain %5.1f  change %5.1f  services+waits %5.1f  overhead %5.1f  "
