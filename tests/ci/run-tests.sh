@@ -61,9 +61,9 @@ run_scenario() {
 # Every scenario under extensions/molecule/, each on a lab of its own (own containers, port and
 # directory), NODEOPS_MOLECULE_JOBS (default 3) at a time: most of a scenario's time is spent
 # waiting for kubelets, static pods and drains, which a second scenario's work can fill.
-MOLECULE_LONGEST_FIRST="containerd_switch cgroup_driver_rollback cgroup_driver containerd_switch_interrupted
-  containerd_switch_rollback cgroup_driver_interrupted cert_renewal_failure containerd_switch_scan nodelocaldns
-  cert_renewal kubelet_serving cert_renewal_timer audit"
+MOLECULE_LONGEST_FIRST="cgroup_driver_rollback nodelocaldns containerd_switch_interrupted cgroup_driver
+  cgroup_driver_interrupted containerd_switch containerd_switch_rollback containerd_switch_scan cert_renewal_failure
+  cert_renewal cert_renewal_timer kubelet_serving audit"
 stage_molecule() {
   local jobs=${NODEOPS_MOLECULE_JOBS:-3} scenario scenarios=() failed=0
   mkdir -p .cache/molecule && rm -f .cache/molecule/*.result .cache/molecule/*.log
