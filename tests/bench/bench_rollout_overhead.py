@@ -155,7 +155,7 @@ def run_operation(args, workdir, connection, tag):
                ANSIBLE_CALLBACK_PLUGINS=workdir, ANSIBLE_CALLBACKS_ENABLED="bench_task_times",
                BENCH_TASK_TIMES=times, ANSIBLE_LOCALHOST_WARNING="0",
                CONTAINERS_CONF=os.path.join(args.lab_dir, "containers.conf"))
-    playbook, prefix, _ = OPERATIONS[args.operation]
+    playbook, prefix = OPERATIONS[args.operation][:2]
     command = [ANSIBLE_PLAYBOOK, "-i", write_inventory(args, workdir, connection),
                os.path.join(REPO_ROOT, "playbooks", playbook),
                "-e", "%s_hosts=kube_node" % prefix, "-e", "%s_report_path=%s" % (prefix, report),
