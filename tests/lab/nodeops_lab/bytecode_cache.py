@@ -42,28 +42,24 @@ class PayloadImporter(zipimport.zipimporter):
 
     cache_dir = None
 
-    def _source_entry(self, fullname):
-        """(path inside the archive, is package) of fullname's source, or None."""
+    def _source_path(self, fullname):
+        """The file name of fullname's source in the archive (a package's __init__.py first), or None."""
         files = self._get_files() if hasattr(self, "_get_files") else getattr(self, "_files", None)
         if files is None:
             return None
         base = self.prefix + fullname.rpartition(".")[2]
-        for suffix, package in ((os.sep + "__init__.py", True), (".py", False)):
+        for suffix in (os.sep + "__init__.py", ".py"):
             if base + suffix in files:
-                return base + suffix, package
+                return self.archive + os.sep + base + suffix
         return None
 
     def get_filename(self, fullname):
-        entry = self._source_entry(fullname)
-        if entry is None:
-            return super().get_filename(fullname)
-        return self.archive + os.sep + entry[0]
+        return self._source_path(fullname) or super().get_filename(fullname)
 
     def get_code(self, fullname):
-        entry = self._source_entry(fullname)
-        if entry is None:
+        filename = self._source_path(fullname)
+        if filename is None:
             return super().get_code(fullname)
-        filename = self.archive + os.sep + entry[0]
         source = self.get_data(filename)
         key = hashlib.sha256(importlib.util.MAGIC_NUMBER + source).hexdigest()
         path = os.path.join(self.cache_dir, key[:2], key)
@@ -95,8 +91,6 @@ def install(cache_dir=None):
     """Put the payload importer before zipimport's own hook; a no-op without a cache directory."""
     cache_dir = cache_dir or os.environ.get(ENV)
     if not cache_dir or _payload_hook in sys.path_hooks:
-        return False
-    if not hasattr(zipimport.zipimporter, "get_data"):
         return False
     PayloadImporter.cache_dir = cache_dir
     sys.path_hooks.insert(0, _payload_hook)
