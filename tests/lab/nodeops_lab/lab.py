@@ -687,6 +687,8 @@ def cmd_join(args):
     if not container_running(podman, args.container):
         raise LabError("container %s is not running" % args.container)
     wait_systemd(podman, args.container)
+    if os.environ.get(bytecode_cache.ENV):
+        install_bytecode_cache(podman, args.container)
     import_images(podman, args.container, WORKER_IMAGES)
     kubeadm_join(podman, args.container, args.node_name, join_material(podman, CONTAINER_PREFIX + "cp1"))
     return 0
