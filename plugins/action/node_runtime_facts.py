@@ -30,6 +30,8 @@ ARGUMENT_SPEC = dict(
     containerd_binary=dict(type="str", default="containerd"),
     docker_binary=dict(type="str", default="docker"),
     progress_record_path=dict(type="path"),
+    units=dict(type="list", elements="str", default=[]),
+    digest_paths=dict(type="list", elements="path", default=[]),
 )
 
 

@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import base64
 import binascii
+import hashlib
 import json
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._containerd_config import effective_systemd_cgroup
@@ -285,11 +286,12 @@ def docker_facts(answer):
 
 
 def unit_facts(answer, unit):
-    """Whether a systemd unit exists, its active and sub state and whether it is enabled."""
+    """Whether a systemd unit exists, its load, active and sub state and whether it is enabled."""
     rc, stdout, _stderr = command_result(answer, unit_command(unit))
     values = parse_systemctl_show(stdout) if rc == 0 else {}
     return {
         "exists": values.get("LoadState") not in (None, "not-found"),
+        "load_state": values.get("LoadState"),
         "active": values.get("ActiveState"),
         "sub_state": values.get("SubState"),
         "enabled": values.get("UnitFileState"),
@@ -367,12 +369,29 @@ def progress_record(answer, path):
     return out
 
 
+def file_digest(answer, path):
+    """The SHA-256 (hex) of the bytes of ``path`` in the answer; None when it does not exist or is no regular file."""
+    entry = answer["files"].get(path)
+    if entry is None:
+        raise NodeOpsError("internal error: the node's answer has no entry for %s" % path, path=path)
+    if "error" in entry:
+        if entry.get("stage") == "stat":
+            raise stat_error(path, entry["error"])
+        raise read_error(path, entry["error"])
+    if not entry.get("exists") or not entry.get("regular"):
+        return None
+    return hashlib.sha256(entry["content"]).hexdigest()
+
+
 def runtime_facts(answer, kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_flags_files=DEFAULT_FLAGS_FILES,
-                  containerd_binary="containerd", docker_binary="docker", progress_record_path=None):
+                  containerd_binary="containerd", docker_binary="docker", progress_record_path=None,
+                  units=(), digest_paths=()):
     """The facts of a node from the decoded answer of :data:`NODE_READER` to :func:`node_request`.
 
     ``docker_binary`` only matters for the request; it is accepted here so that both take the same options.
-    ``progress_record`` is only in the facts when ``progress_record_path`` is given.
+    ``progress_record`` is only in the facts when ``progress_record_path`` is given, ``units`` (unit name to
+    its state) when ``units`` are, ``file_digests`` (path to SHA-256, None for a missing file) when
+    ``digest_paths`` are.
     """
     del docker_binary
     kubelet = kubelet_facts(answer, kubelet_config_path, kubelet_flags_files)
@@ -390,4 +409,8 @@ def runtime_facts(answer, kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_fl
     facts["consistent_on_systemd"], facts["problems"] = judge(facts)
     if progress_record_path:
         facts["progress_record"] = progress_record(answer, progress_record_path)
+    if units:
+        facts["units"] = dict((unit, unit_facts(answer, unit)) for unit in units)
+    if digest_paths:
+        facts["file_digests"] = dict((path, file_digest(answer, path)) for path in digest_paths)
     return facts

@@ -76,15 +76,17 @@ print(json.dumps({"files": files, "commands": commands}))
 
 
 def node_request(kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_flags_files=DEFAULT_FLAGS_FILES,
-                 containerd_binary="containerd", docker_binary="docker", progress_record_path=None):
+                 containerd_binary="containerd", docker_binary="docker", progress_record_path=None,
+                 units=(), digest_paths=()):
     """What :data:`NODE_READER` reads and runs on the node for :func:`runtime_facts`.
 
-    The files in the order they are used (the progress record last, when asked for); the commands as
-    ``[name, command line, name of the command that must exit 0 first or None]``: ``containerd config dump``
-    only runs when ``containerd --version`` worked.
+    The files in the order they are used (the progress record, then the files to digest, last, when asked
+    for); the commands as ``[name, command line, name of the command that must exit 0 first or None]``:
+    ``containerd config dump`` only runs when ``containerd --version`` worked. ``units`` are systemd unit names
+    (``docker.socket``) shown besides the services of :data:`UNITS`.
     """
     files = []
-    extra = [progress_record_path] if progress_record_path else []
+    extra = ([progress_record_path] if progress_record_path else []) + list(digest_paths)
     for path in [kubelet_config_path] + list(kubelet_flags_files) + extra:
         if path not in files:
             files.append(path)
@@ -99,4 +101,9 @@ def node_request(kubelet_config_path=DEFAULT_KUBELET_CONFIG, kubelet_flags_files
                          command_line(["systemctl", "show", "--property=%s" % ",".join(UNIT_PROPERTIES),
                                        "%s.service" % unit]),
                          None])
+    for unit in units:
+        if unit_command(unit) not in [name for name, _line, _needs in commands]:
+            commands.append([unit_command(unit),
+                             command_line(["systemctl", "show", "--property=%s" % ",".join(UNIT_PROPERTIES), unit]),
+                             None])
     return {"files": files, "commands": commands}

@@ -57,6 +57,20 @@ options:
       - A file that cannot be used (unreadable, not a regular file, not a JSON object) is not an error of the
         module; C(error) in RV(runtime_facts.progress_record) says why.
     type: path
+  units:
+    description:
+      - More systemd units (full names, for example C(docker.socket)) whose state is read by the same process and
+        returned in RV(runtime_facts.units), besides the services always read.
+    type: list
+    elements: str
+    default: []
+  digest_paths:
+    description:
+      - Files whose SHA-256 is returned in RV(runtime_facts.file_digests), read by the same process, so that a later
+        run can tell whether a file changed since it was checked.
+    type: list
+    elements: path
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -135,7 +149,17 @@ runtime_facts:
       description: C(available), C(server_version), C(cgroup_driver), C(cgroup_version), C(error).
       type: dict
     services:
-      description: For kubelet, containerd, docker and cri-docker, C(exists), C(active), C(sub_state) and C(enabled).
+      description:
+        - For kubelet, containerd, docker and cri-docker, C(exists), C(load_state), C(active), C(sub_state) and
+          C(enabled).
+      type: dict
+    units:
+      description: Only when O(units) is set. Each unit's name to the same keys as RV(runtime_facts.services).
+      type: dict
+    file_digests:
+      description:
+        - Only when O(digest_paths) is set. Each path to the SHA-256 (hex) of its bytes, null when the file does not
+          exist or is not a regular file.
       type: dict
     problems:
       description: Why RV(consistent_on_systemd) is false.

@@ -1,6 +1,7 @@
 """Tests of the node_runtime_facts action plugin and its parsers."""
 
 import base64
+import hashlib
 import json
 import os
 import shlex
@@ -147,8 +148,8 @@ def test_a_node_fully_on_systemd_is_consistent():
     assert facts["container_runtime"] == "containerd"
     assert facts["cgroup_version"] == 2
     assert facts["containerd"]["systemd_cgroup"] == {"runc": True}
-    assert facts["services"]["kubelet"] == {"exists": True, "active": "active", "sub_state": "running",
-                                            "enabled": "enabled"}
+    assert facts["services"]["kubelet"] == {"exists": True, "load_state": "loaded", "active": "active",
+                                            "sub_state": "running", "enabled": "enabled"}
     assert facts["services"]["docker"]["exists"] is False
     assert result["ansible_facts"]["nodeops_runtime"] == facts
     assert result["changed"] is False
@@ -264,3 +265,30 @@ def test_a_file_the_node_refuses_to_read_fails_the_task_with_the_file():
     result = action.run(task_vars={})
     assert result["failed"] is True and result["path"] == "/etc/default/kubelet"
     assert result["msg"].startswith("cannot read /etc/default/kubelet on the node: Permission denied")
+
+
+def test_more_units_and_file_digests_come_from_the_same_reader_run():
+    node = containerd_node(KUBELET_SYSTEMD, switched("containerd-1.7-default.toml"),
+                           extra_files={"/etc/containerd/config.toml": "version = 2\n"})
+    node.commands["systemctl show --property=LoadState,ActiveState,SubState,UnitFileState docker.socket"] = (
+        0, "LoadState=masked\nActiveState=inactive\nSubState=dead\nUnitFileState=masked\n")
+    result = gather(node, {"units": ["docker.socket", "cri-docker.socket"],
+                           "digest_paths": ["/etc/containerd/config.toml", "/etc/docker/daemon.json"]})
+    facts = result["runtime_facts"]
+    assert len(node.command_lines) == 1
+    assert facts["units"] == {
+        "docker.socket": {"exists": True, "load_state": "masked", "active": "inactive", "sub_state": "dead",
+                          "enabled": "masked"},
+        "cri-docker.socket": {"exists": False, "load_state": None, "active": None, "sub_state": None,
+                              "enabled": None},
+    }
+    assert facts["file_digests"] == {
+        "/etc/containerd/config.toml": hashlib.sha256(b"version = 2\n").hexdigest(),
+        "/etc/docker/daemon.json": None,
+    }
+
+
+def test_without_more_units_or_digests_the_facts_have_neither():
+    facts = gather(containerd_node(KUBELET_SYSTEMD, switched("containerd-1.7-default.toml")))["runtime_facts"]
+    assert "units" not in facts
+    assert "file_digests" not in facts
