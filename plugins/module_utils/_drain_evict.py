@@ -97,6 +97,8 @@ class Evictor(object):
         outcome.refusal = None
         if status == 404:
             return self._not_found(outcome, err, deleting)
+        if err.details.get("api_unreachable"):
+            return self._answer_lost(outcome, err)
         if status == 429 and not deleting and is_budget_refusal(err):
             outcome.refusal = Refusal.BUDGET
             outcome.message = err.message
@@ -145,6 +147,27 @@ class Evictor(object):
                 return self._answer(outcome, delete_err, True)
         outcome.retry_note = "%s, but the pod is still there" % err.message
         return Verdict.ACCEPTED if outcome.deleting else Verdict.RETRY
+
+    def _answer_lost(self, outcome, err):
+        """No answer to the request (connection reset or refused, read timeout): whether it reached the API
+        server is unknown, so a read of the pod decides. Gone or being deleted: the request did its work and
+        only its answer was lost (accepted: the wait confirms it, and the account says evicted). Still there and
+        not being deleted: it failed (as kubectl fails on an eviction error). The account never says "not
+        evicted" for a pod that was."""
+        decision = outcome.decision
+        try:
+            fresh = self.client.get_pod(decision.namespace, decision.name)
+        except NodeOpsError as read_err:
+            outcome.message = ("%s; whether it reached the API server is not known: reading the pod afterwards "
+                               "failed too: %s" % (err.message, read_err.message))
+            return Verdict.FAILED
+        if is_gone(fresh, decision.uid) or (fresh.get("metadata") or {}).get("deletionTimestamp"):
+            outcome.deleting = True
+            outcome.retry_note = "%s; the pod is being deleted or gone, so the request reached the API server" % (
+                err.message)
+            return Verdict.ACCEPTED
+        outcome.message = err.message
+        return Verdict.FAILED
 
     def _eviction_missing(self, err):
         """Whether a 404 on an eviction means that the API server has no Eviction API.

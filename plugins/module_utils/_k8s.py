@@ -265,7 +265,8 @@ def raise_for_api_error(exc, action, params=None):
     if isinstance(exc, Urllib3HTTPError) or isinstance(exc, OSError):
         raise NodeOpsError(
             "%s: cannot reach the Kubernetes API server (%s): %s; check host/kubeconfig, network and TLS settings"
-            % (action, target, exc)
+            % (action, target, exc),
+            api_unreachable=True,
         )
     raise exc
 

@@ -109,6 +109,9 @@ FAULTS = [
           [dict(NODE_PODS, action="503", times=1)]),
     Fault("reset-eviction", "the connection reset (RST) under the first eviction, before it reached the API server",
           [dict(method="POST", path=EVICTION, action="reset", times=1)]),
+    Fault("lost-eviction-answer", "the first eviction done by the API server, then its connection reset: the answer "
+          "was lost", [dict(method="POST", path=EVICTION, action="reset-after-upstream", times=1)],
+          expected="completed"),
     Fault("slow-gets", "every GET answered 2 s late", [dict(method="GET", path=None, action="delay", seconds=2)],
           timeout=180, expected="completed"),
     Fault("held-eviction", "the first eviction held without an answer until the client gave up; drain timeout 10 s",

@@ -214,3 +214,55 @@ def test_a_throttled_delete_is_retried_too():
     result = drain(cluster, disable_eviction=True)
     assert [e["name"] for e in result["deleted"]] == ["web-0"]
     assert calls == ["web-0", "web-0"]
+
+
+# ---------------------------------------------------------------- no answer
+
+def test_an_eviction_whose_answer_was_lost_is_counted_as_evicted_once_a_read_shows_the_pod_gone():
+    cluster = web_cluster(2)
+    cluster.eviction_script[("default", "web-0")] = ["lost"]
+    result = drain(cluster)
+    assert sorted((e["name"], e["already_gone"]) for e in result["evicted"]) == [("web-0", False),
+                                                                                  ("web-1", False)]
+    assert result["remaining"] == []
+    assert result["changed"] is True
+    assert len(evictions_of(cluster, "web-0")) == 1
+    assert ("get_pod", "default", "web-0") in [c[:3] for c in cluster.calls_of("get_pod")]
+
+
+def test_an_eviction_whose_answer_was_lost_while_the_pod_terminates_is_waited_for():
+    cluster = web_cluster()
+    cluster.gets_until_gone[("default", "web-0")] = 3
+    cluster.eviction_script[("default", "web-0")] = ["lost"]
+    result = drain(cluster)
+    assert [(e["name"], e["already_gone"]) for e in result["evicted"]] == [("web-0", False)]
+    assert ("default", "web-0") not in cluster.pods
+    assert len(evictions_of(cluster, "web-0")) == 1
+
+
+def test_an_eviction_that_never_reached_the_api_server_fails_the_drain_with_the_pod_still_there():
+    cluster = web_cluster(2)
+    cluster.eviction_script[("default", "web-0")] = ["reset"]
+    err = failed_drain(cluster)
+    assert "1 of 2 pods evicted" in err.message
+    assert "web-0" in err.message and "cannot reach the Kubernetes API server" in err.message
+    assert ("default", "web-0") in cluster.pods
+    assert not cluster.pods[("default", "web-0")]["metadata"].get("deletionTimestamp")
+    assert err.details["node_left_cordoned"] is True
+
+
+def test_an_eviction_without_answer_whose_pod_cannot_be_read_says_that_its_fate_is_not_known():
+    cluster = web_cluster()
+    cluster.eviction_script[("default", "web-0")] = ["reset"]
+    reads = []
+
+    def unreadable(namespace, name):
+        reads.append(name)
+        raise NodeOpsError('read pod "%s/%s": cannot reach the Kubernetes API server (fake)' % (namespace, name),
+                           api_unreachable=True)
+
+    cluster.get_pod = unreadable
+    err = failed_drain(cluster)
+    assert reads == ["web-0"]
+    assert "whether it reached the API server is not known" in err.message
+    assert 'read pod "default/web-0"' in err.message

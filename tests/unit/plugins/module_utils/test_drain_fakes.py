@@ -92,7 +92,8 @@ class FakeCluster(object):
     ``eviction_script[(ns, name)]`` is a list of answers consumed one per
     eviction request: an int is an HTTP error status (404: the pod went away
     just before the request), a NodeOpsError is raised as it is (nothing else
-    happens), None is success; the last error repeats.
+    happens), None is success, "reset" is no answer (nothing happened) and
+    "lost" is no answer after the eviction was done; the last error repeats.
     ``eviction_api`` is what the discovery says about the Eviction subresource.
     ``time_limits`` records the request time limits a drain sets
     (``limit_requests``); ``time_left`` is the current one.
@@ -248,6 +249,13 @@ class FakeCluster(object):
                     script.append(answer)
             if isinstance(answer, NodeOpsError):
                 raise answer
+            if answer in ("reset", "lost"):
+                # no answer: "reset" before the request reached the API server, "lost" after it did its work
+                if answer == "lost" and not dry_run:
+                    self._take_down(namespace, name)
+                raise NodeOpsError('evict pod "%s/%s": cannot reach the Kubernetes API server (fake): connection '
+                                   'reset by peer; check host/kubeconfig, network and TLS settings'
+                                   % (namespace, name), api_unreachable=True)
             if answer == 404:
                 with self.lock:
                     self.pods.pop(key, None)
