@@ -23,7 +23,7 @@ stage_lab() {
 }
 stage_integration() {
   local rc=0
-  python -m pytest tests/integration -q -p no:cacheprovider || rc=$?
+  python -m pytest tests/integration -q -p no:cacheprovider --durations=20 || rc=$?
   # The lab the tests brought up would only take CPU from the Molecule scenarios, which bring
   # up labs of their own; NODEOPS_KEEP_LAB=1 keeps it for a look afterwards.
   if [ "${NODEOPS_KEEP_LAB:-0}" != 1 ]; then python -m nodeops_lab.lab down || true; fi
