@@ -163,8 +163,8 @@ class Evictor(object):
             return Verdict.FAILED
         if is_gone(fresh, decision.uid) or (fresh.get("metadata") or {}).get("deletionTimestamp"):
             outcome.deleting = True
-            outcome.retry_note = "%s; the pod is being deleted or gone, so the request reached the API server" % (
-                err.message)
+            outcome.answer_lost = True
+            outcome.retry_note = err.message
             return Verdict.ACCEPTED
         outcome.message = err.message
         return Verdict.FAILED

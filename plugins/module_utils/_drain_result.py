@@ -71,6 +71,8 @@ class Outcome(object):
         self.wait_errors = 0
         # Deleted because the API server has no Eviction API (not because of disable_eviction).
         self.deleted_instead = False
+        # The request got no answer, and a read showed the pod gone or being deleted: the answer was lost.
+        self.answer_lost = False
         # Why the last request is to be repeated, when that was not a 429.
         self.retry_note = None
         self.retry_after = None
@@ -153,6 +155,12 @@ class DrainReport(object):
         result[key] = done
         if deleted:
             result["deleted"] = deleted
+        lost = [o.ref for o in outcomes if o.answer_lost]
+        if lost:
+            result["drain_warnings"].append(
+                "%s: the request got no answer (%s), and a read of the pod showed it gone or being deleted, so it "
+                "is counted as evicted" % (", ".join(lost), "; ".join(
+                    sorted(set(o.retry_note for o in outcomes if o.answer_lost and o.retry_note)))))
         instead = [o.ref for o in outcomes if o.deleted_instead]
         if instead:
             result["drain_warnings"].append(

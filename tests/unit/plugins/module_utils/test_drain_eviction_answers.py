@@ -227,6 +227,10 @@ def test_an_eviction_whose_answer_was_lost_is_counted_as_evicted_once_a_read_sho
     assert result["remaining"] == []
     assert result["changed"] is True
     assert len(evictions_of(cluster, "web-0")) == 1
+    assert [w for w in result["drain_warnings"] if "no answer" in w] == [
+        'default/web-0: the request got no answer (evict pod "default/web-0": cannot reach the Kubernetes API '
+        'server (fake): connection reset by peer; check host/kubeconfig, network and TLS settings), and a read '
+        'of the pod showed it gone or being deleted, so it is counted as evicted']
     assert ("get_pod", "default", "web-0") in [c[:3] for c in cluster.calls_of("get_pod")]
 
 
