@@ -222,8 +222,8 @@ def test_an_eviction_whose_answer_was_lost_is_counted_as_evicted_once_a_read_sho
     cluster = web_cluster(2)
     cluster.eviction_script[("default", "web-0")] = ["lost"]
     result = drain(cluster)
-    assert sorted((e["name"], e["already_gone"]) for e in result["evicted"]) == [("web-0", False),
-                                                                                  ("web-1", False)]
+    evicted = sorted((e["name"], e["already_gone"]) for e in result["evicted"])
+    assert evicted == [("web-0", False), ("web-1", False)]
     assert result["remaining"] == []
     assert result["changed"] is True
     assert len(evictions_of(cluster, "web-0")) == 1
