@@ -90,8 +90,8 @@ def decode_reader_output(stdout, source):
                            "(%s): %s" % (source, exc, stdout[:300]))
 
 
-def file_text(answer, path):
-    """The text of ``path`` in the answer, None when it does not exist; refuses what is not a regular file."""
+def file_entry(answer, path):
+    """The reader's entry for ``path``; raises the stat or read error the node reported for it."""
     entry = answer["files"].get(path)
     if entry is None:
         raise NodeOpsError("internal error: the node's answer has no entry for %s" % path, path=path)
@@ -99,6 +99,12 @@ def file_text(answer, path):
         if entry.get("stage") == "stat":
             raise stat_error(path, entry["error"])
         raise read_error(path, entry["error"])
+    return entry
+
+
+def file_text(answer, path):
+    """The text of ``path`` in the answer, None when it does not exist; refuses what is not a regular file."""
+    entry = file_entry(answer, path)
     if not entry.get("exists"):
         return None
     if not entry.get("regular"):
@@ -371,13 +377,7 @@ def progress_record(answer, path):
 
 def file_digest(answer, path):
     """The SHA-256 (hex) of the bytes of ``path`` in the answer; None when it does not exist or is no regular file."""
-    entry = answer["files"].get(path)
-    if entry is None:
-        raise NodeOpsError("internal error: the node's answer has no entry for %s" % path, path=path)
-    if "error" in entry:
-        if entry.get("stage") == "stat":
-            raise stat_error(path, entry["error"])
-        raise read_error(path, entry["error"])
+    entry = file_entry(answer, path)
     if not entry.get("exists") or not entry.get("regular"):
         return None
     return hashlib.sha256(entry["content"]).hexdigest()
