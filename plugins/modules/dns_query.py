@@ -16,8 +16,10 @@ description:
     node's own Python (standard library only; no dig or nslookup needed), and returns the answer.
   - Used to prove that a DNS server (for example NodeLocal DNSCache on its link-local address) really answers,
     not just that a port is open.
-  - Fails when no answer comes after O(retries) tries, when the answer's code is not C(NOERROR), or when an
-    address of O(expect) is missing from the answer.
+  - Fails when, after O(retries) tries, no answer came, the answer's code is not C(NOERROR), or an address of
+    O(expect) is missing from the answer. Every such failure is tried again, so that a server started a moment
+    ago (which may not answer yet, or answer C(SERVFAIL) until its upstream is reachable) gets the time of the
+    tries; the last failure is the one reported.
 author:
   - nodeops maintainers (@nodeops)
 extends_documentation_fragment:
@@ -57,7 +59,7 @@ options:
     default: 2.0
   retries:
     description:
-      - Tries before giving up; one second apart.
+      - Queries to send before giving up, one second apart (plus O(timeout) for each one that gets no answer).
     type: int
     default: 3
   expect:
@@ -118,28 +120,39 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import 
 
 
 def run(params, sleep=time.sleep, send=query):
-    where = "%s:%s/%s" % (params["server"], params["port"], params["protocol"])
+    """Ask until a good answer comes or the tries run out; every failure is retried.
+
+    A server that was just started may not answer yet, or answer SERVFAIL or without the expected
+    address until its upstream is reachable: a proof right after a deployment waits for it within
+    the tries instead of failing on the first answer. The last failure is the one reported.
+    """
+    tries = max(params["retries"], 1)
     last_error = None
-    for attempt in range(1, max(params["retries"], 1) + 1):
+    for attempt in range(1, tries + 1):
+        if attempt > 1:
+            sleep(1)
         try:
-            answer = send(params["server"], params["qname"], qtype=params["qtype"], port=params["port"],
-                          protocol=params["protocol"], timeout=params["timeout"])
+            return _checked(params, send(params["server"], params["qname"], qtype=params["qtype"], port=params["port"],
+                                         protocol=params["protocol"], timeout=params["timeout"]), attempt)
         except NodeOpsError as exc:
             last_error = exc
-            if attempt < params["retries"]:
-                sleep(1)
-            continue
-        answer.update(attempts=attempt, changed=False, server=params["server"], qname=params["qname"])
-        if answer["rcode"] != "NOERROR":
-            raise NodeOpsError("%s answered %s for %s" % (where, answer["rcode"], params["qname"]), **answer)
-        missing = [address for address in params["expect"] if address not in answer["addresses"]]
-        if missing:
-            raise NodeOpsError("%s answered %s for %s, without the expected %s"
-                               % (where, ", ".join(answer["addresses"]) or "no address", params["qname"],
-                                  ", ".join(missing)), **answer)
-        return answer
-    raise NodeOpsError("%s (after %d tries)" % (last_error.message, params["retries"]),
-                       attempts=params["retries"], server=params["server"], qname=params["qname"])
+    details = dict(last_error.details)
+    details.update(attempts=tries, server=params["server"], qname=params["qname"])
+    raise NodeOpsError("%s (after %d tries)" % (last_error.message, tries), **details)
+
+
+def _checked(params, answer, attempt):
+    """The answer as the result, or a NodeOpsError saying what is wrong with it."""
+    where = "%s:%s/%s" % (params["server"], params["port"], params["protocol"])
+    answer.update(attempts=attempt, changed=False, server=params["server"], qname=params["qname"])
+    if answer["rcode"] != "NOERROR":
+        raise NodeOpsError("%s answered %s for %s" % (where, answer["rcode"], params["qname"]), **answer)
+    missing = [address for address in params["expect"] if address not in answer["addresses"]]
+    if missing:
+        raise NodeOpsError("%s answered %s for %s, without the expected %s"
+                           % (where, ", ".join(answer["addresses"]) or "no address", params["qname"],
+                              ", ".join(missing)), **answer)
+    return answer
 
 
 def main():

@@ -127,4 +127,26 @@ done
 echo "=== summary ==="
 printf '%s\n' "${report[@]}"
 echo "stages: $passed passed, $failed failed"
+# A CI log is often read from its end: the first lines that say why each failed stage and Molecule
+# scenario failed come last (their whole logs are printed above).
+why_failed() {
+  sed 's/\x1b\[[0-9;]*m//g; s/^ *│ *//' "$1" \
+    | grep -E 'fatal: \[|FAILED! =>|^FAILED |^E +[A-Za-z]|^ERROR|CRITICAL|Traceback|stage .* failed' \
+    | cut -c1-400 | head -n "${2:-6}" | sed 's/^/    /'
+}
+if [ "$failed" -gt 0 ]; then
+  echo "=== why it failed (first lines) ==="
+  for line in "${report[@]}"; do
+    [[ $line == *" passed "* ]] && continue
+    s=${line%% *}
+    if [ "$s" = molecule ]; then
+      for result in .cache/molecule/*.result; do
+        grep -q ' passed ' "$result" && continue
+        echo "  molecule $(basename "$result" .result):"; why_failed "${result%.result}.log" 4
+      done
+    elif [ -f ".cache/stages/$s.log" ]; then
+      echo "  $s:"; why_failed ".cache/stages/$s.log"
+    fi
+  done
+fi
 [ "$failed" -eq 0 ]
