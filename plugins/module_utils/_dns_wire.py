@@ -119,3 +119,43 @@ def query(server, qname, qtype="A", port=53, protocol="udp", timeout=2.0, query_
         raise NodeOpsError("DNS query to %s for %s failed: %s" % (where, qname, exc), server=server, qname=qname)
     rcode, addresses = decode_answer(data, query_id, qtype)
     return {"rcode": rcode, "addresses": addresses, "seconds": round(time.time() - started, 4)}
+
+
+def ask(params, sleep=time.sleep, send=None):
+    """Ask until a good answer comes or the tries run out; every failure is asked again.
+
+    ``params``: server, qname, qtype, port, protocol, timeout, retries, expect (the options of the
+    ``dns_query`` module). A server that was just started may not answer yet, or answer SERVFAIL or
+    without the expected address until its upstream is reachable: a proof right after a deployment
+    waits for it within the tries instead of failing on the first answer. Returns the good answer
+    (rcode, addresses, seconds, attempts, server, qname); raises the last failure as a NodeOpsError.
+    """
+    send = send or query
+    tries = max(params["retries"], 1)
+    last_error = None
+    for attempt in range(1, tries + 1):
+        if attempt > 1:
+            sleep(1)
+        try:
+            return _checked(params, send(params["server"], params["qname"], qtype=params["qtype"],
+                                         port=params["port"], protocol=params["protocol"],
+                                         timeout=params["timeout"]), attempt)
+        except NodeOpsError as exc:
+            last_error = exc
+    details = dict(last_error.details)
+    details.update(attempts=tries, server=params["server"], qname=params["qname"])
+    raise NodeOpsError("%s (after %d tries)" % (last_error.message, tries), **details)
+
+
+def _checked(params, answer, attempt):
+    """The answer as the result, or a NodeOpsError saying what is wrong with it."""
+    where = "%s:%s/%s" % (params["server"], params["port"], params["protocol"])
+    answer.update(attempts=attempt, server=params["server"], qname=params["qname"])
+    if answer["rcode"] != "NOERROR":
+        raise NodeOpsError("%s answered %s for %s" % (where, answer["rcode"], params["qname"]), **answer)
+    missing = [address for address in params["expect"] if address not in answer["addresses"]]
+    if missing:
+        raise NodeOpsError("%s answered %s for %s, without the expected %s"
+                           % (where, ", ".join(answer["addresses"]) or "no address", params["qname"],
+                              ", ".join(missing)), **answer)
+    return answer

@@ -22,7 +22,7 @@ import io
 import json
 import sys
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry_node, _runtime_facts_node
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry_node, _dns_wire, _runtime_facts_node
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_daemon import DEFAULT_PATH
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_scripts import DEFAULT_SCRIPT_PATHS
@@ -47,6 +47,10 @@ ARGUMENT_SPEC = dict(
     script_paths=dict(type="list", elements="path", default=list(DEFAULT_SCRIPT_PATHS)),
     acknowledge=dict(type="list", elements="str", default=[]),
     block_on_warnings=dict(type="bool", default=False),
+    dns_server=dict(type="str"),
+    dns_qname=dict(type="str", default="kubernetes.default.svc.cluster.local"),
+    dns_expect=dict(type="list", elements="str", default=[]),
+    dns_retries=dict(type="int", default=2),
 )
 
 
@@ -73,13 +77,14 @@ def run_reader(source, request):
     return printed.getvalue()
 
 
-def read_node(params, hostname, ss_output=None):
-    """Node side: the two readers' raw answers and the Docker scan's report of this node.
+def read_node(params, hostname, ss_output=None, send=None):
+    """Node side: the two readers' raw answers, the Docker scan's report and the DNS answer of this node.
 
     Returns ``runtime_answer`` and ``certificates_answer`` (the readers' JSON text), ``docker_node`` (the report of
-    ``docker_node_scan``, None when the scan failed) and ``errors`` (part name to message).
+    ``docker_node_scan``, None when the scan failed), ``dns_answer`` (see :func:`ask_dns`) and ``errors`` (part
+    name to message).
     """
-    answers = {"errors": {}, "docker_node": None}
+    answers = {"errors": {}, "docker_node": None, "dns_answer": ask_dns(params, send)}
     answers["runtime_answer"] = run_reader(_runtime_facts_node.NODE_READER,
                                            _runtime_facts_node.node_request(**pick(params, RUNTIME_OPTIONS)))
     answers["certificates_answer"] = run_reader(_cert_expiry_node.NODE_READER,
@@ -92,3 +97,21 @@ def read_node(params, hostname, ss_output=None):
     except NodeOpsError as exc:
         answers["errors"]["docker_node"] = exc.message
     return answers
+
+
+def ask_dns(params, send=None):
+    """The answer of ``dns_server`` (the query of ``dns_query``), None when no server is given.
+
+    A server that does not answer as expected is a finding of the audit, not a failure of the read: the
+    answer is then ``failed`` with ``msg`` (and the ``rcode`` when an answer came).
+    """
+    if not params.get("dns_server"):
+        return None
+    request = dict(server=params["dns_server"], qname=params["dns_qname"], qtype="A", port=53, protocol="udp",
+                   timeout=2.0, retries=params["dns_retries"], expect=params["dns_expect"])
+    try:
+        return _dns_wire.ask(request, send=send)
+    except NodeOpsError as exc:
+        answer = dict(exc.details)
+        answer.update(failed=True, msg=exc.message)
+        return answer

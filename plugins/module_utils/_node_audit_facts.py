@@ -27,7 +27,8 @@ def audit_facts(answers, options, read_more_files, source="the node"):
     node when a kubeconfig names them instead of embedding them (``(files, globbed)``, as ``cert_expiry``).
     A part that cannot be parsed is None and its error is in ``errors`` (a list of ``part: message``).
     """
-    result = {"runtime_facts": None, "certificates": None, "docker_node": answers.get("docker_node")}
+    result = {"runtime_facts": None, "certificates": None, "docker_node": answers.get("docker_node"),
+              "dns_answer": answers.get("dns_answer")}
     errors = []
     try:
         decoded = _runtime_facts.decode_reader_output(answers["runtime_answer"], source)

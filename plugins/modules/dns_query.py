@@ -115,43 +115,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._dns_wire import query
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._dns_wire import ask, query
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 
 def run(params, sleep=time.sleep, send=query):
-    """Ask until a good answer comes or the tries run out; every failure is retried.
-
-    A server that was just started may not answer yet, or answer SERVFAIL or without the expected
-    address until its upstream is reachable: a proof right after a deployment waits for it within
-    the tries instead of failing on the first answer. The last failure is the one reported.
-    """
-    tries = max(params["retries"], 1)
-    last_error = None
-    for attempt in range(1, tries + 1):
-        if attempt > 1:
-            sleep(1)
-        try:
-            return _checked(params, send(params["server"], params["qname"], qtype=params["qtype"], port=params["port"],
-                                         protocol=params["protocol"], timeout=params["timeout"]), attempt)
-        except NodeOpsError as exc:
-            last_error = exc
-    details = dict(last_error.details)
-    details.update(attempts=tries, server=params["server"], qname=params["qname"])
-    raise NodeOpsError("%s (after %d tries)" % (last_error.message, tries), **details)
-
-
-def _checked(params, answer, attempt):
-    """The answer as the result, or a NodeOpsError saying what is wrong with it."""
-    where = "%s:%s/%s" % (params["server"], params["port"], params["protocol"])
-    answer.update(attempts=attempt, changed=False, server=params["server"], qname=params["qname"])
-    if answer["rcode"] != "NOERROR":
-        raise NodeOpsError("%s answered %s for %s" % (where, answer["rcode"], params["qname"]), **answer)
-    missing = [address for address in params["expect"] if address not in answer["addresses"]]
-    if missing:
-        raise NodeOpsError("%s answered %s for %s, without the expected %s"
-                           % (where, ", ".join(answer["addresses"]) or "no address", params["qname"],
-                              ", ".join(missing)), **answer)
+    """The good answer as the module's result; the last failure raised (see ``_dns_wire.ask``)."""
+    answer = ask(params, sleep=sleep, send=send)
+    answer["changed"] = False
     return answer
 
 

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: node_audit_facts
-short_description: Read a node's runtime facts, certificate expiry and Docker dependencies in one module run
+short_description: Read a node's runtime facts, certificate expiry, Docker dependencies and DNS in one module run
 version_added: 0.3.0
 description:
   - Reads, without changing anything, what the fleet audit needs from a node, in B(one) module process on the node
@@ -90,6 +90,26 @@ options:
     description: Count unacknowledged Docker warnings as blocking findings.
     type: bool
     default: false
+  dns_server:
+    description:
+      - When set, the module also asks this DNS server (for example NodeLocal DNSCache on its link-local address)
+        for O(dns_qname) from the node, as M(nodeops.kubernetes.dns_query) does, and returns the answer in
+        RV(dns_answer). One module run per node instead of two.
+      - A server that does not answer as expected does not fail the task; RV(dns_answer) says why.
+    type: str
+  dns_qname:
+    description: The name asked for (an A record).
+    type: str
+    default: kubernetes.default.svc.cluster.local
+  dns_expect:
+    description: Addresses that must all be in the answer.
+    type: list
+    elements: str
+    default: []
+  dns_retries:
+    description: Queries to send before giving up, one second apart (plus 2 seconds for each one that gets no answer).
+    type: int
+    default: 2
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -174,6 +194,18 @@ docker_node:
     blocking: []
     ok_to_switch: true
     node: w1
+dns_answer:
+  description:
+    - The answer of O(dns_server), as M(nodeops.kubernetes.dns_query) returns it (rcode, addresses, seconds,
+      attempts, server, qname); with C(failed=true) and C(msg) when no good answer came within O(dns_retries).
+    - Null when O(dns_server) is not set.
+  returned: always
+  type: dict
+  sample:
+    rcode: NOERROR
+    addresses: ["10.96.0.1"]
+    seconds: 0.0012
+    attempts: 1
 errors:
   description: "The parts that could not be read, each as C(part: message); empty on success."
   returned: always

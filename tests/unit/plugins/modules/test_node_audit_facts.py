@@ -26,6 +26,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils import (
     _runtime_facts,
 )
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.modules import node_audit_facts as module
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
@@ -110,6 +111,50 @@ def test_the_module_returns_both_readers_answers_and_the_docker_scan_in_one_run(
     assert os.path.join(node, "etc/kubernetes/pki/apiserver.crt") in json.loads(result["certificates_answer"])["files"]
     assert result["docker_node"]["node"] == "w1"
     assert "daemon-json-log-driver:node/w1" in result["docker_node"]["blocking"]
+
+
+def test_no_dns_server_no_query(node, capsys):
+    code, result = run_module(options(node), capsys)
+    assert code == 0 and result["dns_answer"] is None
+
+
+class Cache(object):
+    """A DNS server's answers in turn (dicts, or NodeOpsError for no answer); the questions asked."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.asked = []
+
+    def send(self, server, qname, **kwargs):
+        self.asked.append((server, qname, kwargs["qtype"], kwargs["port"]))
+        answer = self.answers.pop(0)
+        if isinstance(answer, NodeOpsError):
+            raise answer
+        return dict(answer)
+
+
+DNS = dict(dns_server="169.254.20.10", dns_qname="kubernetes.default.svc.cluster.local", dns_expect=["10.96.0.1"])
+
+
+def test_the_dns_answer_comes_from_the_same_run(node):
+    cache = Cache({"rcode": "NOERROR", "addresses": ["10.96.0.1"], "seconds": 0.001})
+    answers = _node_audit.read_node(options(node, **DNS), "w1", send=cache.send)
+    assert cache.asked == [("169.254.20.10", "kubernetes.default.svc.cluster.local", "A", 53)]
+    assert answers["dns_answer"]["rcode"] == "NOERROR" and answers["dns_answer"]["attempts"] == 1
+    assert answers["errors"] == {}
+    result = _node_audit_facts.audit_facts(answers, options(node, **DNS), no_more_reads, "w1")
+    assert result["dns_answer"] == answers["dns_answer"] and result["errors"] == []
+
+
+def test_a_cache_that_does_not_answer_well_is_an_answer_not_an_error(node, monkeypatch):
+    monkeypatch.setattr(_node_audit._dns_wire.time, "sleep", lambda seconds: None)
+    cache = Cache(NodeOpsError("no answer from 169.254.20.10:53/udp within 2.0 s"),
+                  {"rcode": "SERVFAIL", "addresses": [], "seconds": 0.001})
+    answers = _node_audit.read_node(options(node, **DNS), "w1", send=cache.send)
+    answer = answers["dns_answer"]
+    assert answer["failed"] is True and answer["rcode"] == "SERVFAIL" and answer["attempts"] == 2
+    assert answer["msg"].startswith("169.254.20.10:53/udp answered SERVFAIL") and len(cache.asked) == 2
+    assert answers["errors"] == {}
 
 
 def test_the_parts_are_what_the_three_modules_return(node, capsys):
@@ -247,7 +292,7 @@ def test_the_module_documents_exactly_its_options():
 
     documented = yaml.safe_load(module.DOCUMENTATION)["options"]
     returned = yaml.safe_load(module.RETURN)
-    assert sorted(returned) == ["certificates", "docker_node", "errors", "runtime_facts"]
+    assert sorted(returned) == ["certificates", "dns_answer", "docker_node", "errors", "runtime_facts"]
     assert yaml.safe_load(module.EXAMPLES)
     assert sorted(documented) == sorted(_node_audit.ARGUMENT_SPEC)
     for name, spec in _node_audit.ARGUMENT_SPEC.items():
