@@ -136,8 +136,8 @@ def rolling(cluster):
 
 @pytest.fixture(scope="module")
 def fault_table(request):
-    recorder = Recorder(os.environ.get("NODEOPS_ROLLING_FAULTS_REPORT")
-                        or os.path.join(os.path.dirname(DEFAULT_REPORT), "rolling-faults.json"))
+    default = os.path.join(os.path.dirname(DEFAULT_REPORT), "rolling-faults.json")
+    recorder = Recorder(os.environ.get("NODEOPS_ROLLING_FAULTS_REPORT", default))
     request.config.pluginmanager.register(recorder, "nodeops-rolling-fault-table-%d" % id(recorder))
     return recorder
 
@@ -174,10 +174,21 @@ def record(table, request, ident, description, migration, rules):
         evicted=len(((entry.get("details") or {}).get("drain") or {}).get("evicted") or []),
         remaining=0,
         node_left_cordoned=(entry.get("left_as_is") or {}).get("cordoned"),
-        message=entry.get("reason") or "",
+        message=entry.get("reason") or stop_message(migration.output),
         anomalies=anomalies,
         test=request.node.nodeid,
     ))
+
+
+def stop_message(output):
+    """The message of the task that stopped the run (its ``msg``), when the run has no report entry."""
+    for line in output.splitlines():
+        if "FAILED!" in line and "migration stopped" in line:
+            try:
+                return json.loads(line.split("=>", 1)[1]).get("msg", "")
+            except ValueError:
+                return line
+    return ""
 
 
 def check_completed(migration):
