@@ -229,17 +229,28 @@ def check_account(migration):
     return entry
 
 
-def test_the_configmap_write_refused_changes_nothing(cluster, rolling, fault_table, request):
+def migrate_under(cluster, rolling, table, request, node, fault, description, fault_rule):
+    """Migrate a fresh worker with one proxy rule ((method, path, action, options)); the run, recorded.
+
+    A rule that was never applied fails the test: the run would prove nothing.
+    """
     proxy, state_dir = rolling
-    set_configmap_driver(cluster, "cgroupfs")
-    migration = Migration(cluster, proxy, W1, state_dir)
+    migration = Migration(cluster, proxy, node, state_dir)
     fresh_worker(migration)
     proxy.clear()
-    rules = [proxy.add_rule(["PUT", "PATCH"], CONFIGMAP, "503")]
+    method, path, action, options = fault_rule
+    rules = [proxy.add_rule(method, path, action, **options)]
     migration.run()
-    record(fault_table, request, "503-configmap-write", "every write of the kubelet ConfigMap answered 503",
-           migration, rules)
+    record(table, request, fault, description, migration, rules)
     assert all(rule.applied for rule in rules), "the fault was never injected: %s" % rules
+    return migration
+
+
+def test_the_configmap_write_refused_changes_nothing(cluster, rolling, fault_table, request):
+    set_configmap_driver(cluster, "cgroupfs")
+    migration = migrate_under(cluster, rolling, fault_table, request, W1, "503-configmap-write",
+                              "every write of the kubelet ConfigMap answered 503",
+                              (["PUT", "PATCH"], CONFIGMAP, "503", {}))
     assert migration.rc != 0 and "Traceback" not in migration.output, migration.output[-6000:]
     assert "kubelet-config" in migration.output and "503" in migration.output, migration.output[-4000:]
     assert "no node was changed" in migration.output, migration.output[-4000:]
@@ -249,29 +260,19 @@ def test_the_configmap_write_refused_changes_nothing(cluster, rolling, fault_tab
 
 
 def test_slow_reads_complete(cluster, rolling, fault_table, request):
-    proxy, state_dir = rolling
-    migration = Migration(cluster, proxy, W1, state_dir)
-    fresh_worker(migration)
-    proxy.clear()
-    rules = [proxy.add_rule("GET", node_path(W1), "delay", seconds=1)]
-    migration.run()
-    record(fault_table, request, "slow-node-reads", "every read of the Node answered 1 s late", migration, rules)
-    assert all(rule.applied for rule in rules), "the fault was never injected: %s" % rules
+    migration = migrate_under(cluster, rolling, fault_table, request, W1, "slow-node-reads",
+                              "every read of the Node answered 1 s late",
+                              ("GET", node_path(W1), "delay", {"seconds": 1}))
     check_completed(migration)
 
 
 def test_node_writes_refused_after_the_cordon_then_a_rerun_converges(cluster, rolling, fault_table, request):
-    proxy, state_dir = rolling
-    migration = Migration(cluster, proxy, W2, state_dir)
-    fresh_worker(migration)
-    proxy.clear()
     # The drain's cordon passes; every later write of the Node is refused.
-    rules = [proxy.add_rule("PATCH", node_path(W2), "503", skip=1)]
-    migration.run()
-    record(fault_table, request, "503-node-writes-after-cordon",
-           "the cordon passed, every later write of the Node answered 503", migration, rules)
-    assert all(rule.applied for rule in rules), "the fault was never injected: %s" % rules
+    migration = migrate_under(cluster, rolling, fault_table, request, W2, "503-node-writes-after-cordon",
+                              "the cordon passed, every later write of the Node answered 503",
+                              ("PATCH", node_path(W2), "503", {"skip": 1}))
     check_account(migration)
+    proxy, state_dir = rolling
     proxy.clear()
     rerun = Migration(cluster, proxy, W2, state_dir).run(through_proxy=False)
     check_completed(rerun)
