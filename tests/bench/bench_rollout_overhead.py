@@ -13,8 +13,8 @@ nodeops-mbo-*; for the switch ``--docker-workers 2``: two Docker-era workers on 
 kubelet), runs the operation over both workers, and takes the lab down; with ``--connections lab,podman`` (the default) a round does
 that once per connection, in alternating order, so the two are paired on the same machine at the same time:
 
-- ``lab``: the lab inventory's connection, nodeops_lab.lab.podman (one ``podman exec -i`` per command,
-  pipelining on, become with sudo), as SSH with pipelining reaches real nodes;
+- ``lab``: the lab inventory's connection, nodeops_lab.lab.nsenter (one ``nsenter`` into the container per
+  command, pipelining on, become with sudo), as SSH with pipelining and a persistent connection reaches real nodes;
 - ``podman``: containers.podman.podman with become su (no pipelining: a module costs four podman calls).
 
 A callback written into the work directory notes every task's start and end per host. Per node it prints the

@@ -55,7 +55,7 @@ DEFAULT_PORT = int(os.environ.get("NODEOPS_LAB_PORT") or 16443)
 LABEL = "nodeops-lab"
 # The connection plugin of the lab's inventory (tests/lab/collection, linked into .cache/collections by
 # tests/ci/setup.sh): one `podman exec -i` per command, with pipelining, as SSH with pipelining on real nodes.
-LAB_CONNECTION = "nodeops_lab.lab.podman"
+LAB_CONNECTION = "nodeops_lab.lab.nsenter"
 # Container names are <prefix>cp1, <prefix>w1...; another prefix allows a second lab.
 CONTAINER_PREFIX = os.environ.get("NODEOPS_LAB_CONTAINER_PREFIX") or "nodeops-lab-"
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
@@ -550,7 +550,7 @@ def write_inventory(paths, specs):
             "kube_node": {"hosts": worker_hosts},
         }}}}}
     header = ("# nodeops lab inventory, written by `python -m nodeops_lab.lab up`, with kubespray's groups.\n"
-              "# Hosts are podman containers (%s: one pipelined `podman exec -i` per command);\n"
+              "# Hosts are podman containers (%s: one pipelined `nsenter` into the container per command);\n"
               "# nodeops_kubeconfig is the controller-side admin kubeconfig of the lab's kube-apiserver;\n"
               "# nodelocaldns_image_* name the lab's NodeLocal DNSCache stand-in (a simulation, docs/lab.md).\n"
               % LAB_CONNECTION)

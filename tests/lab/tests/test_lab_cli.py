@@ -53,7 +53,7 @@ def test_inventory(lab):
     workers = group["children"]["kube_node"]["hosts"]
     assert list(cp) == ["lab-cp1"] and sorted(workers) == ["lab-worker1", "lab-worker2"]
     host = workers["lab-worker1"]
-    assert host["ansible_connection"] == "nodeops_lab.lab.podman"
+    assert host["ansible_connection"] == "nodeops_lab.lab.nsenter"
     assert host["ansible_host"] == lab.container("w1")
     assert host["ansible_python_interpreter"] == "/usr/bin/python3"
     assert host["kube_node_name"] == "lab-worker1"
@@ -98,3 +98,19 @@ def test_down_twice_then_up(lab):
     # bring it back for any test that runs later in the session
     proc = lab.cli("up")
     assert proc.stdout.count("Ready=True") == 3
+
+
+def test_the_connection_follows_recreated_containers_and_keeps_the_controller_env_out(lab):
+    """After down and up (new containers, same names, new init PIDs), nodeops_lab.lab.nsenter reads the
+    new init process instead of its cached one; the command runs in the node with the node's environment."""
+    import os
+    import subprocess
+    import sys
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+    env = dict(lab.env, CONTAINERS_CONF=lab.containers_conf, PYTHONPATH="/controller-only")
+    proc = subprocess.run([ansible, "-i", lab.inventory, "kube_node", "-m", "ansible.builtin.command",
+                           "-a", "sh -c 'hostname; echo PYTHONPATH=${PYTHONPATH-unset}; systemctl is-active kubelet'"],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout
+    for node in ("lab-worker1", "lab-worker2"):
+        assert "\n%s\nPYTHONPATH=unset\nactive" % node in proc.stdout, proc.stdout
