@@ -61,8 +61,8 @@ run_scenario() {
 # Every scenario under extensions/molecule/, each on a lab of its own (own containers, port and
 # directory), NODEOPS_MOLECULE_JOBS (default 3) at a time: most of a scenario's time is spent
 # waiting for kubelets, static pods and drains, which a second scenario's work can fill.
-MOLECULE_LONGEST_FIRST="cgroup_driver_rollback nodelocaldns containerd_switch_interrupted cgroup_driver
-  cgroup_driver_interrupted containerd_switch containerd_switch_rollback containerd_switch_scan cert_renewal_failure
+MOLECULE_LONGEST_FIRST="cgroup_driver_rollback nodelocaldns containerd_switch cgroup_driver
+  cgroup_driver_interrupted containerd_switch_rollback cert_renewal_failure
   cert_renewal cert_renewal_timer kubelet_serving audit"
 stage_molecule() {
   local jobs=${NODEOPS_MOLECULE_JOBS:-3} scenario scenarios=() failed=0

@@ -62,7 +62,7 @@ printf '%s\n' 'import os; os.environ.get("NODEOPS_LAB_BYTECODE_CACHE") and __imp
 # The repository root is the collection root: give it the ansible_collections path.
 mkdir -p .cache/collections/ansible_collections/nodeops
 ln -sfn "$ROOT" .cache/collections/ansible_collections/nodeops/kubernetes
-# The lab's own plugins (its pipelined podman connection), a test tool beside the collection.
+# The lab's own plugins (its pipelined nsenter connection), a test tool beside the collection.
 mkdir -p .cache/collections/ansible_collections/nodeops_lab
 ln -sfn "$ROOT/tests/lab/collection" .cache/collections/ansible_collections/nodeops_lab/lab
 
