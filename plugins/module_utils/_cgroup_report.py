@@ -24,7 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _progress, _report
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_status, _progress, _report
 
 OPERATION = "cgroup_driver"
 SUPPORTED_RUNTIMES = ("containerd", "docker")
@@ -114,21 +114,8 @@ def drivers(facts):
 
 
 def node_status(node):
-    """Ready condition, its last heartbeat and the cordon of a Node object (a dict, or None)."""
-    node = _dict(node)
-    if not node:
-        return {"exists": False, "ready": False, "ready_status": None, "heartbeat": None,
-                "reason": "the Node object does not exist", "unschedulable": None}
-    status = {"exists": True, "ready": False, "ready_status": None, "heartbeat": None,
-              "reason": "no Ready condition reported",
-              "unschedulable": bool(_dict(node.get("spec")).get("unschedulable"))}
-    for condition in _dict(node.get("status")).get("conditions") or []:
-        if _dict(condition).get("type") == "Ready":
-            status["ready_status"] = condition.get("status")
-            status["ready"] = condition.get("status") == "True"
-            status["heartbeat"] = condition.get("lastHeartbeatTime")
-            status["reason"] = "%s: %s" % (condition.get("reason"), condition.get("message"))
-    return status
+    """Ready condition, its last heartbeat, the cordon and the runtime of a Node object (a dict, or None)."""
+    return _node_status.summarize(node)
 
 
 def fresh_ready(node, stale_heartbeat):

@@ -12,6 +12,7 @@ import time
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _k8s
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s_rest import KubeApi
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_options import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MAX_CONCURRENT_EVICTIONS,
@@ -94,13 +95,9 @@ class KubernetesDrainClient(object):
     """
 
     def __init__(self, api_client, params=None):
-        from kubernetes import client as k8s_client  # pylint: disable=import-outside-toplevel
-
-        self._models = k8s_client
-        self._core = k8s_client.CoreV1Api(api_client)
-        self._apps = k8s_client.AppsV1Api(api_client)
-        self._policy = k8s_client.PolicyV1Api(api_client)
-        self._coordination = k8s_client.CoordinationV1Api(api_client)
+        # One facade over the ApiClient for every API group (see _k8s_rest: no typed API class is built).
+        api = KubeApi(api_client)
+        self._core = self._apps = self._policy = self._coordination = api
         self._params = params or {}
         self._time_left = None
 
@@ -217,19 +214,18 @@ class KubernetesDrainClient(object):
         return self._get_or_none('read pod "%s/%s"' % (namespace, name), self._core.read_namespaced_pod,
                                  name, namespace)
 
-    def _delete_options(self, grace_period, dry_run):
-        options = self._models.V1DeleteOptions()
+    @staticmethod
+    def _delete_options(grace_period, dry_run):
+        options = {}
         if grace_period is not None:
-            options.grace_period_seconds = grace_period
+            options["gracePeriodSeconds"] = grace_period
         if dry_run:
-            options.dry_run = ["All"]
+            options["dryRun"] = ["All"]
         return options
 
     def evict_pod(self, namespace, name, grace_period=None, dry_run=False):
-        body = self._models.V1Eviction(
-            api_version="policy/v1", kind="Eviction",
-            metadata=self._models.V1ObjectMeta(name=name, namespace=namespace),
-            delete_options=self._delete_options(grace_period, dry_run))
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace},
+                "deleteOptions": self._delete_options(grace_period, dry_run)}
         kwargs = dict(dry_run="All") if dry_run else {}
         self._call('evict pod "%s/%s"' % (namespace, name), self._core.create_namespaced_pod_eviction,
                    name, namespace, body, **kwargs)

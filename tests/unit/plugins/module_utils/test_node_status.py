@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright: nodeops.kubernetes contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_node_status: the summary of a Node, what it lacks, and the wait for a fresh Ready."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_status as ns
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
+
+
+def node(ready="True", heartbeat="2026-12-02T10:00:00Z", runtime="containerd://2.1.4", unschedulable=False):
+    return {"metadata": {"name": "w1"}, "spec": {"unschedulable": True} if unschedulable else {},
+            "status": {"nodeInfo": {"containerRuntimeVersion": runtime, "kubeletVersion": "v1.34.4"},
+                       "conditions": [{"type": "MemoryPressure", "status": "False"},
+                                      {"type": "Ready", "status": ready, "lastHeartbeatTime": heartbeat,
+                                       "reason": "KubeletReady", "message": "kubelet is posting ready status"}]}}
+
+
+def test_summarize_reads_ready_heartbeat_cordon_and_runtime():
+    summary = ns.summarize(node(unschedulable=True))
+    assert summary == {"exists": True, "ready": True, "ready_status": "True", "heartbeat": "2026-12-02T10:00:00Z",
+                       "reason": "KubeletReady: kubelet is posting ready status", "unschedulable": True,
+                       "runtime_version": "containerd://2.1.4", "kubelet_version": "v1.34.4"}
+
+
+def test_summarize_of_a_missing_node_and_of_one_without_conditions():
+    assert ns.summarize(None)["exists"] is False and ns.summarize({})["ready"] is False
+    bare = ns.summarize({"metadata": {"name": "w1"}})
+    assert bare["exists"] and not bare["ready"] and bare["reason"] == "no Ready condition reported"
+    assert bare["unschedulable"] is False and bare["runtime_version"] is None
+
+
+def test_unmet_names_each_missing_part():
+    assert ns.unmet(ns.summarize(node())) == []
+    assert ns.unmet(ns.summarize(None)) == ["the Node object does not exist"]
+    stale = ns.unmet(ns.summarize(node()), fresh_after="2026-12-02T10:00:00Z")
+    assert stale == ["no heartbeat since 2026-12-02T10:00:00Z (the kubelet has not posted its status since then)"]
+    assert ns.unmet(ns.summarize(node()), fresh_after="2026-12-02T09:59:00Z") == []
+    docker = ns.unmet(ns.summarize(node(runtime="docker://28.2.2")), runtime_prefix="containerd://")
+    assert docker == ["its runtime is docker://28.2.2, not containerd://..."]
+    not_ready = ns.unmet(ns.summarize(node(ready="Unknown")))
+    assert not_ready == ["not Ready (Ready=Unknown, KubeletReady: kubelet is posting ready status)"]
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 100.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Client(object):
+    """Answers get_node with the given Nodes in turn (the last one again when they run out)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.reads = 0
+
+    def get_node(self, name):
+        assert name == "w1"
+        self.reads += 1
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_wait_reads_until_a_fresh_heartbeat_then_returns_the_node_and_the_time_waited():
+    clock = Clock()
+    client = Client(node(heartbeat="T0"), node(ready="Unknown", heartbeat="T0"), node(heartbeat="T1"))
+    found, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2, fresh_after="T0")
+    assert client.reads == 3 and clock.sleeps == [2, 2] and waited == 4.0
+    assert summary["heartbeat"] == "T1" and found["status"]["conditions"][1]["lastHeartbeatTime"] == "T1"
+
+
+def test_wait_returns_at_once_when_nothing_is_missing():
+    clock = Clock()
+    client = Client(node())
+    _, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2)
+    assert summary["ready"] and waited == 0.0 and clock.sleeps == [] and client.reads == 1
+
+
+def test_wait_fails_after_the_timeout_naming_the_node_and_what_it_lacked():
+    clock = Clock()
+    client = Client(node(runtime="docker://28.2.2"))
+    with pytest.raises(NodeOpsError) as caught:
+        ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 10, 3, runtime_prefix="containerd://")
+    message = caught.value.message
+    assert 'node "w1" did not become Ready within 10 s' in message
+    assert "its runtime is docker://28.2.2, not containerd://..." in message and "journalctl -u kubelet" in message
+    assert clock.sleeps == [3, 3, 3] and client.reads == 4
+    details = caught.value.details
+    assert details["status"]["runtime_version"] == "docker://28.2.2" and details["waited"] == 9.0
+    assert details["resources"][0]["metadata"]["name"] == "w1"
+
+
+def test_wait_for_a_node_that_does_not_exist_fails_with_no_resources():
+    clock = Clock()
+    with pytest.raises(NodeOpsError) as caught:
+        ns.NodeStatusWait(Client(None), clock, clock.sleep).wait("w1", 0, 2)
+    assert "the Node object does not exist" in caught.value.message
+    assert caught.value.details["resources"] == [] and clock.sleeps == []
+
+
+class FlakyClient(Client):
+    """Fails the reads listed in ``failures`` (read number -> NodeOpsError), answers the others."""
+
+    def __init__(self, failures, *answers):
+        super(FlakyClient, self).__init__(*answers)
+        self.failures = failures
+        self.limit = None
+
+    def limit_requests(self, time_left):
+        self.limit = time_left
+
+    def get_node(self, name):
+        self.reads += 1
+        if self.reads in self.failures:
+            raise self.failures[self.reads]
+        self.reads -= 1
+        return super(FlakyClient, self).get_node(name)
+
+
+def test_wait_reads_again_after_an_api_server_that_is_restarting_and_bounds_the_requests():
+    clock = Clock()
+    client = FlakyClient({1: NodeOpsError("read node: 503", status=503),
+                          2: NodeOpsError("read node: cannot reach", api_unreachable=True)}, node(heartbeat="T1"))
+    _, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2, fresh_after="T0")
+    assert summary["heartbeat"] == "T1" and waited == 4.0 and client.reads == 3
+    assert client.limit() == 56.0
+
+
+def test_wait_ends_at_once_on_an_error_that_will_not_pass():
+    clock = Clock()
+    client = FlakyClient({1: NodeOpsError("read node: forbidden", status=403)}, node())
+    with pytest.raises(NodeOpsError) as caught:
+        ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2)
+    assert caught.value.message == "read node: forbidden" and clock.sleeps == []
+
+
+def test_wait_that_times_out_on_errors_says_what_the_last_read_answered():
+    clock = Clock()
+    client = FlakyClient(dict((n, NodeOpsError("read node: 500 etcd", status=500)) for n in range(1, 9)), node())
+    with pytest.raises(NodeOpsError) as caught:
+        ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 4, 2)
+    assert caught.value.message.startswith('node "w1" did not become Ready within 4 s: the last read failed: '
+                                           "read node: 500 etcd")
+    assert caught.value.details["resources"] == [] and caught.value.details["status"]["exists"] is False
