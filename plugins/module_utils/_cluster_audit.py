@@ -486,9 +486,7 @@ class ClusterAuditClient(KubernetesDrainClient):
 
     def __init__(self, api_client, params=None):
         super(ClusterAuditClient, self).__init__(api_client, params)
-        from kubernetes import client as k8s_client  # pylint: disable=import-outside-toplevel
-
-        self._version = k8s_client.VersionApi(api_client)
+        self._version = self._core
 
     def get_version(self):
         return self._call("read the API server version (GET /version)", self._version.get_code)

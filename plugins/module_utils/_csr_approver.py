@@ -258,11 +258,10 @@ class ClusterApi(object):
     """The few API calls of the approver, on a ``kubernetes.client.ApiClient``; errors become NodeOpsError."""
 
     def __init__(self, api_client, params=None):
-        from kubernetes import client as k8s_client  # pylint: disable=import-outside-toplevel
+        from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s_rest import KubeApi  # pylint: disable=import-outside-toplevel
 
         self.params = params or {}
-        self.certificates = k8s_client.CertificatesV1Api(api_client)
-        self.core = k8s_client.CoreV1Api(api_client)
+        self.certificates = self.core = KubeApi(api_client)
 
     def _call(self, what, function, *args, **kwargs):
         from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import call_json  # pylint: disable=import-outside-toplevel

@@ -26,6 +26,8 @@ except ImportError:  # pragma: no cover - Python 2 is not supported by the colle
     from urllib import quote  # type: ignore
 
 JSON = "application/json"
+# What the typed patch methods send for a dict body
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 AUTH_SETTINGS = ["BearerToken"]
 
 
@@ -74,7 +76,7 @@ def _query(options, *names):
 
 
 class KubeApi(object):
-    """The API calls of the collection's drain client, named and called like the typed methods.
+    """The API calls of the collection, named and called like the typed methods.
 
     Every method takes the typed methods' ``_request_timeout`` and ``_preload_content`` (always
     treated as False: the answer is the HTTP response) besides its own options.
@@ -88,6 +90,12 @@ class KubeApi(object):
                                   content_type=options.get("_content_type") or content_type,
                                   request_timeout=options.get("_request_timeout"))
 
+    def _patch(self, path, body, options):
+        return self._send("PATCH", path, options, ("dry_run",), body=body, content_type=STRATEGIC_MERGE_PATCH)
+
+    def get_code(self, **options):
+        return self._send("GET", "/version", options)
+
     def get_api_resources(self, **options):
         return self._send("GET", "/api/v1", options)
 
@@ -95,7 +103,7 @@ class KubeApi(object):
         return self._send("GET", "/api/v1/nodes/%s" % _name(name), options)
 
     def patch_node(self, name, body, **options):
-        return self._send("PATCH", "/api/v1/nodes/%s" % _name(name), options, ("dry_run",), body=body)
+        return self._patch("/api/v1/nodes/%s" % _name(name), body, options)
 
     def list_node(self, **options):
         return self._send("GET", "/api/v1/nodes", options, ("limit", "_continue"))
@@ -126,3 +134,43 @@ class KubeApi(object):
     def list_namespaced_pod_disruption_budget(self, namespace, **options):
         return self._send("GET", "/apis/policy/v1/namespaces/%s/poddisruptionbudgets" % _name(namespace),
                           options, ("limit", "_continue"))
+
+    def list_pod_disruption_budget_for_all_namespaces(self, **options):
+        return self._send("GET", "/apis/policy/v1/poddisruptionbudgets", options, ("limit", "_continue"))
+
+    def list_namespaced_lease(self, namespace, **options):
+        return self._send("GET", "/apis/coordination.k8s.io/v1/namespaces/%s/leases" % _name(namespace), options,
+                          ("limit", "_continue"))
+
+    def read_namespaced_config_map(self, name, namespace, **options):
+        return self._send("GET", "/api/v1/namespaces/%s/configmaps/%s" % (_name(namespace), _name(name)), options)
+
+    def patch_namespaced_config_map(self, name, namespace, body, **options):
+        return self._patch("/api/v1/namespaces/%s/configmaps/%s" % (_name(namespace), _name(name)), body, options)
+
+    def patch_namespaced_daemon_set(self, name, namespace, body, **options):
+        return self._patch("/apis/apps/v1/namespaces/%s/daemonsets/%s" % (_name(namespace), _name(name)), body,
+                           options)
+
+    def list_namespaced_secret(self, namespace, **options):
+        return self._send("GET", "/api/v1/namespaces/%s/secrets" % _name(namespace), options,
+                          ("field_selector", "label_selector", "limit", "_continue"))
+
+    def read_namespaced_secret(self, name, namespace, **options):
+        return self._send("GET", "/api/v1/namespaces/%s/secrets/%s" % (_name(namespace), _name(name)), options)
+
+    def create_namespaced_secret(self, namespace, body, **options):
+        return self._send("POST", "/api/v1/namespaces/%s/secrets" % _name(namespace), options, ("dry_run",),
+                          body=body)
+
+    def delete_namespaced_secret(self, name, namespace, **options):
+        return self._send("DELETE", "/api/v1/namespaces/%s/secrets/%s" % (_name(namespace), _name(name)),
+                          options, ("dry_run",), body=options.get("body"))
+
+    def list_certificate_signing_request(self, **options):
+        return self._send("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests", options,
+                          ("field_selector", "label_selector", "limit", "_continue"))
+
+    def replace_certificate_signing_request_approval(self, name, body, **options):
+        return self._send("PUT", "/apis/certificates.k8s.io/v1/certificatesigningrequests/%s/approval"
+                          % _name(name), options, ("dry_run",), body=body)

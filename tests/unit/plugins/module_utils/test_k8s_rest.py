@@ -42,7 +42,7 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PATCH = do_DELETE = _handle
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
     def log_message(self, *args):  # pylint: disable=arguments-differ
         pass
@@ -138,3 +138,34 @@ def test_the_earlier_generation_is_called_by_path_without_preloading():
     assert kwargs == {"query_params": [("limit", 5)], "header_params": {"Accept": "application/json"},
                       "body": None, "auth_settings": ["BearerToken"], "_return_http_data_only": True,
                       "_preload_content": False, "_request_timeout": 7}
+
+
+def test_the_calls_of_the_audit_the_approver_the_join_material_and_the_windows_preflight(api):
+    api.get_code()
+    api.list_pod_disruption_budget_for_all_namespaces(limit=100)
+    api.list_namespaced_lease("kube-node-lease", limit=100)
+    api.read_namespaced_config_map("kubelet-config", "kube-system")
+    api.patch_namespaced_config_map("kube-proxy", "kube-system", {"data": {}}, dry_run="All")
+    api.patch_namespaced_daemon_set("flannel", "kube-flannel", {"spec": {}})
+    api.list_namespaced_secret("kube-system", field_selector="type=bootstrap.kubernetes.io/token")
+    api.read_namespaced_secret("bootstrap-token-abcdef", "kube-system")
+    api.create_namespaced_secret("kube-system", {"kind": "Secret"})
+    api.delete_namespaced_secret("bootstrap-token-abcdef", "kube-system")
+    api.list_certificate_signing_request()
+    api.replace_certificate_signing_request_approval("csr-1", {"kind": "CertificateSigningRequest"})
+    assert [(s["method"], s["path"]) for s in Recorder.seen] == [
+        ("GET", "/version"),
+        ("GET", "/apis/policy/v1/poddisruptionbudgets?limit=100"),
+        ("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases?limit=100"),
+        ("GET", "/api/v1/namespaces/kube-system/configmaps/kubelet-config"),
+        ("PATCH", "/api/v1/namespaces/kube-system/configmaps/kube-proxy?dryRun=All"),
+        ("PATCH", "/apis/apps/v1/namespaces/kube-flannel/daemonsets/flannel"),
+        ("GET", "/api/v1/namespaces/kube-system/secrets?fieldSelector=type%3Dbootstrap.kubernetes.io/token"),
+        ("GET", "/api/v1/namespaces/kube-system/secrets/bootstrap-token-abcdef"),
+        ("POST", "/api/v1/namespaces/kube-system/secrets"),
+        ("DELETE", "/api/v1/namespaces/kube-system/secrets/bootstrap-token-abcdef"),
+        ("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests"),
+        ("PUT", "/apis/certificates.k8s.io/v1/certificatesigningrequests/csr-1/approval")]
+    patches = [s for s in Recorder.seen if s["method"] == "PATCH"]
+    assert [p["headers"]["content-type"] for p in patches] == ["application/strategic-merge-patch+json"] * 2
+    assert Recorder.seen[-1]["body"] == {"kind": "CertificateSigningRequest"}
