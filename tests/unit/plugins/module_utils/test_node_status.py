@@ -84,8 +84,9 @@ def test_wait_reads_until_a_fresh_heartbeat_then_returns_the_node_and_the_time_w
 def test_wait_returns_at_once_when_nothing_is_missing():
     clock = Clock()
     client = Client(node())
-    _, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2)
+    found, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2)
     assert summary["ready"] and waited == 0.0 and clock.sleeps == [] and client.reads == 1
+    assert found["metadata"]["name"] == "w1"
 
 
 def test_wait_fails_after_the_timeout_naming_the_node_and_what_it_lacked():
@@ -133,8 +134,9 @@ def test_wait_reads_again_after_an_api_server_that_is_restarting_and_bounds_the_
     clock = Clock()
     client = FlakyClient({1: NodeOpsError("read node: 503", status=503),
                           2: NodeOpsError("read node: cannot reach", api_unreachable=True)}, node(heartbeat="T1"))
-    _, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2, fresh_after="T0")
+    found, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2, fresh_after="T0")
     assert summary["heartbeat"] == "T1" and waited == 4.0 and client.reads == 3
+    assert found["status"]["conditions"][1]["lastHeartbeatTime"] == "T1"
     assert client.limit() == 56.0
 
 
