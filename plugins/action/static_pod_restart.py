@@ -29,6 +29,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_re
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import remote_command, remote_read
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import AUTH_ARG_SPEC, auth_params, get_api_client
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s_rest import KubeApi
 
 try:
     import yaml
@@ -63,12 +64,11 @@ class PodApi(object):
         self.last_error = None
 
     def read(self, namespace, name):
-        from kubernetes import client as k8s_client  # pylint: disable=import-outside-toplevel
         from kubernetes.client.exceptions import ApiException  # pylint: disable=import-outside-toplevel
 
         try:
             if self.core is None:
-                self.core = k8s_client.CoreV1Api(get_api_client(self.params))
+                self.core = KubeApi(get_api_client(self.params))
             response = self.core.read_namespaced_pod(name, namespace, _preload_content=False, _request_timeout=15)
             return json.loads(response.data)
         except ApiException as exc:

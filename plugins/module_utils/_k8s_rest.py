@@ -142,8 +142,19 @@ class KubeApi(object):
         return self._send("GET", "/apis/coordination.k8s.io/v1/namespaces/%s/leases" % _name(namespace), options,
                           ("limit", "_continue"))
 
+    def read_namespaced_service(self, name, namespace, **options):
+        return self._send("GET", "/api/v1/namespaces/%s/services/%s" % (_name(namespace), _name(name)), options)
+
     def read_namespaced_config_map(self, name, namespace, **options):
         return self._send("GET", "/api/v1/namespaces/%s/configmaps/%s" % (_name(namespace), _name(name)), options)
+
+    def list_namespaced_config_map(self, namespace, **options):
+        return self._send("GET", "/api/v1/namespaces/%s/configmaps" % _name(namespace), options,
+                          ("field_selector", "label_selector", "limit", "_continue"))
+
+    def replace_namespaced_config_map(self, name, namespace, body, **options):
+        return self._send("PUT", "/api/v1/namespaces/%s/configmaps/%s" % (_name(namespace), _name(name)), options,
+                          ("dry_run",), body=body)
 
     def patch_namespaced_config_map(self, name, namespace, body, **options):
         return self._patch("/api/v1/namespaces/%s/configmaps/%s" % (_name(namespace), _name(name)), body, options)

@@ -106,6 +106,8 @@ rewritten:
   sample: false
 """
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
@@ -118,6 +120,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import (
     get_api_client,
     raise_for_api_error,
 )
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s_rest import KubeApi
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._kubelet_config import edit_kubelet_text
 
 NAMESPACE = "kube-system"
@@ -146,8 +149,24 @@ def pick_configmap_name(names):
     return max(versioned)[1]
 
 
+class ConfigMapCore(object):
+    """The module's three ConfigMap calls over a KubeApi, with plain dicts for the objects."""
+
+    def __init__(self, api):
+        self._api = api
+
+    def read_namespaced_config_map(self, name, namespace):
+        return json.loads(self._api.read_namespaced_config_map(name, namespace).data)
+
+    def list_namespaced_config_map(self, namespace):
+        return json.loads(self._api.list_namespaced_config_map(namespace).data)
+
+    def replace_namespaced_config_map(self, name, namespace, body):
+        return json.loads(self._api.replace_namespaced_config_map(name, namespace, body).data)
+
+
 def read_configmap(core, name, params):
-    """Read the ConfigMap ``name`` (or find the kubelet one); return the V1ConfigMap."""
+    """Read the ConfigMap ``name`` (or find the kubelet one); return it as a dict."""
     try:
         return core.read_namespaced_config_map(name or CURRENT_NAME, NAMESPACE)
     except ApiException as exc:
@@ -162,39 +181,40 @@ def read_configmap(core, name, params):
         listing = core.list_namespaced_config_map(NAMESPACE)
     except Exception as exc:  # pylint: disable=broad-except
         raise_for_api_error(exc, "listing ConfigMaps in %s" % NAMESPACE, params)
-    names = [item.metadata.name for item in listing.items]
+    items = listing.get("items") or []
+    names = [item["metadata"]["name"] for item in items]
     chosen = pick_configmap_name(names)
     if chosen is None:
         raise NodeOpsError("no kubelet configuration ConfigMap (kubelet-config or kubelet-config-X.YY) in %s; "
                            "is this a kubeadm cluster? Give name to pick one explicitly" % NAMESPACE)
-    for item in listing.items:
-        if item.metadata.name == chosen:
+    for item in items:
+        if item["metadata"]["name"] == chosen:
             return item
     raise NodeOpsError("internal error: ConfigMap %s vanished from the listing" % chosen)  # pragma: no cover
 
 
 def run_module(params, check_mode, diff_mode, core):
-    """Apply the settings to the kubelet ConfigMap through ``core`` (a CoreV1Api)."""
+    """Apply the settings to the kubelet ConfigMap through ``core`` (a ConfigMapCore)."""
     if params["state"] == "present":
         settings, remove = params.get("settings") or {}, []
     else:
         settings, remove = {}, params.get("remove") or []
     for attempt in (1, 2):
         configmap = read_configmap(core, params.get("name"), params)
-        name = configmap.metadata.name
+        name = configmap["metadata"]["name"]
         source = "ConfigMap %s/%s (data.%s)" % (NAMESPACE, name, DATA_KEY)
-        text = (configmap.data or {}).get(DATA_KEY)
+        text = (configmap.get("data") or {}).get(DATA_KEY)
         if text is None:
             raise NodeOpsError("%s has no data.%s key, so it is not a kubeadm kubelet configuration; the ConfigMap "
                                "is left untouched" % (source.split(" (")[0], DATA_KEY), name=name)
         edit = edit_kubelet_text(text, settings, remove, source=source)
         result = edit_result(source, edit.changed, edit.before, edit.after, text, edit.text, diff_mode,
                              diff_header=source, name=name, rewritten=edit.rewritten,
-                             resource_version=configmap.metadata.resource_version)
+                             resource_version=configmap["metadata"].get("resourceVersion"))
         result.pop("path")
         if not edit.changed or check_mode:
             return result
-        configmap.data[DATA_KEY] = edit.text
+        configmap["data"][DATA_KEY] = edit.text
         try:
             updated = core.replace_namespaced_config_map(name, NAMESPACE, configmap)
         except ApiException as exc:
@@ -208,7 +228,7 @@ def run_module(params, check_mode, diff_mode, core):
                     name=name,
                 )
             raise_for_api_error(exc, "updating ConfigMap %s/%s" % (NAMESPACE, name), params)
-        result["resource_version"] = updated.metadata.resource_version
+        result["resource_version"] = updated["metadata"].get("resourceVersion")
         return result
     raise NodeOpsError("internal error: no attempt left")  # pragma: no cover
 
@@ -232,10 +252,8 @@ def main():
     )
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-    from kubernetes import client as k8s_client  # pylint: disable=import-outside-toplevel
-
     try:
-        core = k8s_client.CoreV1Api(get_api_client(module.params))
+        core = ConfigMapCore(KubeApi(get_api_client(module.params)))
         result = run_module(module.params, module.check_mode, module._diff, core)
     except NodeOpsError as exc:
         module.fail_json(**exc.to_result())

@@ -148,6 +148,8 @@ plan:
   type: dict
 """
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
@@ -159,6 +161,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import (
     get_api_client,
     raise_for_api_error,
 )
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s_rest import KubeApi
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._nodelocaldns import (
     KNOWN_OTHER_DAEMONSETS,
     cluster_domain,
@@ -173,24 +176,19 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._nodelocaldns i
 class ClusterReader(object):
     """Reads the objects as plain dicts; a missing object is None."""
 
-    def __init__(self, api_client, params):
-        from kubernetes import client as k8s_client  # pylint: disable=import-outside-toplevel
-
-        self._api_client = api_client
-        self._core = k8s_client.CoreV1Api(api_client)
-        self._apps = k8s_client.AppsV1Api(api_client)
+    def __init__(self, api, params):
+        self._core = self._apps = api
         self._params = params
 
     def _read(self, call, what, *args):
         try:
-            obj = call(*args)
+            return json.loads(call(*args).data)
         except ApiException as exc:
             if getattr(exc, "status", None) == 404:
                 return None
             raise_for_api_error(exc, "reading %s" % what, self._params)
         except Exception as exc:  # pylint: disable=broad-except
             raise_for_api_error(exc, "reading %s" % what, self._params)
-        return self._api_client.sanitize_for_serialization(obj)
 
     def service(self, name, namespace):
         return self._read(self._core.read_namespaced_service, "Service %s/%s" % (namespace, name), name, namespace)
@@ -264,7 +262,7 @@ def main():
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     try:
-        result = run_module(ClusterReader(get_api_client(module.params), module.params), module.params)
+        result = run_module(ClusterReader(KubeApi(get_api_client(module.params)), module.params), module.params)
     except NodeOpsError as exc:
         module.fail_json(**exc.to_result())
     for note in result["plan"]["notes"]:

@@ -338,10 +338,8 @@ class _NoConfigMaps(object):
 
 
 def _run_configmap(c, root, capsys, monkeypatch):
-    import kubernetes.client  # pylint: disable=import-outside-toplevel
-
     monkeypatch.setattr(kubelet_configmap, "get_api_client", lambda params: None)
-    monkeypatch.setattr(kubernetes.client, "CoreV1Api", lambda api_client: _NoConfigMaps())
+    monkeypatch.setattr(kubelet_configmap, "ConfigMapCore", lambda api: _NoConfigMaps())
     return run_module(kubelet_configmap, c.extra["args"], capsys)
 
 

@@ -20,6 +20,7 @@ import pytest
 from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s_rest import KubeApi, RestClient
 
 
@@ -169,3 +170,36 @@ def test_the_calls_of_the_audit_the_approver_the_join_material_and_the_windows_p
     patches = [s for s in Recorder.seen if s["method"] == "PATCH"]
     assert [p["headers"]["content-type"] for p in patches] == ["application/strategic-merge-patch+json"] * 2
     assert Recorder.seen[-1]["body"] == {"kind": "CertificateSigningRequest"}
+
+
+def test_the_nodelocaldns_reader_gets_plain_objects_and_none_for_a_missing_one(api):
+    from ansible_collections.nodeops.kubernetes.plugins.modules.nodelocaldns_facts import ClusterReader
+
+    Recorder.answer = (200, {"kind": "Service", "spec": {"clusterIP": "10.96.0.10"}})
+    reader = ClusterReader(api, {})
+    assert reader.service("kube-dns", "kube-system") == {"kind": "Service", "spec": {"clusterIP": "10.96.0.10"}}
+    assert Recorder.seen[0]["path"] == "/api/v1/namespaces/kube-system/services/kube-dns"
+    Recorder.answer = (404, {"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"})
+    assert reader.daemonset("node-local-dns", "kube-system") is None
+    assert Recorder.seen[1]["path"] == "/apis/apps/v1/namespaces/kube-system/daemonsets/node-local-dns"
+    Recorder.answer = (500, {"kind": "Status", "code": 500, "reason": "InternalError", "message": "etcd is away"})
+    with pytest.raises(NodeOpsError) as caught:
+        reader.configmap("kube-proxy", "kube-system")
+    assert "reading ConfigMap kube-system/kube-proxy" in caught.value.message
+    assert "etcd is away" in caught.value.message
+
+
+def test_the_kubelet_configmap_calls_answer_plain_objects(api):
+    from ansible_collections.nodeops.kubernetes.plugins.modules.kubelet_configmap import ConfigMapCore
+
+    core = ConfigMapCore(api)
+    Recorder.answer = (200, {"metadata": {"name": "kubelet-config", "resourceVersion": "7"}, "data": {"kubelet": "x"}})
+    assert core.read_namespaced_config_map("kubelet-config", "kube-system")["metadata"]["resourceVersion"] == "7"
+    Recorder.answer = (200, {"items": []})
+    assert core.list_namespaced_config_map("kube-system") == {"items": []}
+    core.replace_namespaced_config_map("kubelet-config", "kube-system", {"data": {"kubelet": "y"}})
+    assert [(s["method"], s["path"]) for s in Recorder.seen] == [
+        ("GET", "/api/v1/namespaces/kube-system/configmaps/kubelet-config"),
+        ("GET", "/api/v1/namespaces/kube-system/configmaps"),
+        ("PUT", "/api/v1/namespaces/kube-system/configmaps/kubelet-config")]
+    assert Recorder.seen[2]["body"] == {"data": {"kubelet": "y"}}

@@ -1,11 +1,10 @@
-"""Tests of the kubelet_configmap module against a fake CoreV1Api."""
+"""Tests of the kubelet_configmap module against a fake of its ConfigMap calls (plain dicts, as the API answers)."""
 
 import json
 import os
 
 import pytest
 import yaml
-from kubernetes.client import V1ConfigMap, V1ConfigMapList, V1ObjectMeta
 from kubernetes.client.exceptions import ApiException
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
@@ -23,7 +22,7 @@ def api_error(status, reason):
 
 class FakeCore(object):
     def __init__(self, configmaps, conflicts=0):
-        self.configmaps = dict((cm.metadata.name, cm) for cm in configmaps)
+        self.configmaps = dict((cm["metadata"]["name"], cm) for cm in configmaps)
         self.conflicts = conflicts
         self.replaced = []
         self.version = 100
@@ -32,26 +31,26 @@ class FakeCore(object):
         assert namespace == "kube-system"
         if name not in self.configmaps:
             raise api_error(404, "NotFound")
-        return V1ConfigMap(metadata=V1ObjectMeta(name=name, resource_version=str(self.version)),
-                           data=dict(self.configmaps[name].data))
+        return {"metadata": {"name": name, "resourceVersion": str(self.version)},
+                "data": dict(self.configmaps[name]["data"])}
 
     def list_namespaced_config_map(self, namespace):
-        return V1ConfigMapList(items=[self.read_namespaced_config_map(n, namespace) for n in self.configmaps])
+        return {"items": [self.read_namespaced_config_map(n, namespace) for n in self.configmaps]}
 
     def replace_namespaced_config_map(self, name, namespace, body):
         if self.conflicts:
             self.conflicts -= 1
             self.version += 1
             raise api_error(409, "Conflict")
-        assert body.metadata.resource_version == str(self.version)
+        assert body["metadata"]["resourceVersion"] == str(self.version)
         self.version += 1
-        self.replaced.append((name, body.data["kubelet"]))
-        self.configmaps[name].data = dict(body.data)
-        return V1ConfigMap(metadata=V1ObjectMeta(name=name, resource_version=str(self.version)), data=body.data)
+        self.replaced.append((name, body["data"]["kubelet"]))
+        self.configmaps[name]["data"] = dict(body["data"])
+        return {"metadata": {"name": name, "resourceVersion": str(self.version)}, "data": body["data"]}
 
 
 def configmap(name, text=KUBELET):
-    return V1ConfigMap(metadata=V1ObjectMeta(name=name), data={"kubelet": text})
+    return {"metadata": {"name": name}, "data": {"kubelet": text}}
 
 
 def params(**overrides):
@@ -121,7 +120,7 @@ def test_two_conflicts_fail_clearly():
 @pytest.mark.parametrize("configmaps, overrides, message", [
     ([], {}, "no kubelet configuration ConfigMap"),
     ([configmap("kubelet-config")], {"name": "kubelet-config-1.20"}, "does not exist"),
-    ([V1ConfigMap(metadata=V1ObjectMeta(name="kubelet-config"), data={"other": "x"})], {}, "has no data.kubelet"),
+    ([{"metadata": {"name": "kubelet-config"}, "data": {"other": "x"}}], {}, "has no data.kubelet"),
     ([configmap("kubelet-config", "kind: Pod\napiVersion: v1\n")], {}, "is not a KubeletConfiguration"),
     ([configmap("kubelet-config", "a: [\n")], {}, "(data.kubelet) is not valid YAML"),
 ])
