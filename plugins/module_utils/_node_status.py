@@ -61,7 +61,10 @@ def unmet(summary, fresh_after=None, runtime_prefix=None):
 
 
 # Answers of an API server that is starting, restarting or overloaded: a wait reads again after them.
-TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
+# 401 and 403 included: a kube-apiserver that has just restarted (the control-plane node's own migration)
+# refuses users it will accept once its authorizer has loaded the RBAC bindings; a user who really lacks
+# the permission gets the refusal in the message when the wait times out.
+TRANSIENT_STATUSES = (401, 403, 429, 500, 502, 503, 504)
 
 
 def transient(err):

@@ -142,10 +142,17 @@ def test_wait_reads_again_after_an_api_server_that_is_restarting_and_bounds_the_
 
 def test_wait_ends_at_once_on_an_error_that_will_not_pass():
     clock = Clock()
-    client = FlakyClient({1: NodeOpsError("read node: forbidden", status=403)}, node())
+    client = FlakyClient({1: NodeOpsError("read node: 404 page not found", status=404)}, node())
     with pytest.raises(NodeOpsError) as caught:
         ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2)
-    assert caught.value.message == "read node: forbidden" and clock.sleeps == []
+    assert caught.value.message == "read node: 404 page not found" and clock.sleeps == []
+
+
+def test_wait_reads_again_after_a_refusal_of_an_api_server_still_loading_its_rbac_bindings():
+    clock = Clock()
+    client = FlakyClient({1: NodeOpsError("read node: forbidden", status=403)}, node())
+    found, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait("w1", 60, 2)
+    assert found["metadata"]["name"] == "w1" and summary["ready"] and waited == 2.0 and client.reads == 2
 
 
 def test_wait_that_times_out_on_errors_says_what_the_last_read_answered():
