@@ -13,6 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
+import datetime
+import re
 import time
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
@@ -45,7 +48,35 @@ def summarize(node):
     return summary
 
 
-def unmet(summary, fresh_after=None, runtime_prefix=None):
+_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|([+-])(\d\d):?(\d\d))$")
+
+
+def epoch_second(text):
+    """The whole second (UTC, seconds since the epoch) of an RFC 3339 time such as ``2026-12-02T21:10:01Z`` or
+    ``2026-12-02T21:10:00.734512+00:00``; None when ``text`` is not one."""
+    match = _TIME.match(str(text or "").strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    try:
+        seconds = calendar.timegm(datetime.datetime(year, month, day, hour, minute, second).timetuple())
+    except (ValueError, OverflowError):
+        return None
+    if match.group(7):
+        offset = int(match.group(8)) * 3600 + int(match.group(9)) * 60
+        seconds -= offset if match.group(7) == "+" else -offset
+    return seconds
+
+
+def heartbeat_is_after(heartbeat, after):
+    """Whether a ``lastHeartbeatTime`` (whole seconds, as the API server keeps it) was posted after the time
+    ``after`` (any precision): its second is later than the second ``after`` falls in. A heartbeat of that same
+    second may have been posted before ``after``, so it does not count."""
+    posted, limit = epoch_second(heartbeat), epoch_second(after)
+    return posted is not None and limit is not None and posted > limit
+
+
+def unmet(summary, fresh_after=None, runtime_prefix=None, heartbeat_after=None):
     """What the Node still lacks to count as Ready (fresh, on the runtime asked for): a list of phrases."""
     if not summary["exists"]:
         return ["the Node object does not exist"]
@@ -54,6 +85,9 @@ def unmet(summary, fresh_after=None, runtime_prefix=None):
         missing.append("not Ready (Ready=%s, %s)" % (summary["ready_status"], summary["reason"]))
     if fresh_after and summary["heartbeat"] == fresh_after:
         missing.append("no heartbeat since %s (the kubelet has not posted its status since then)" % fresh_after)
+    if heartbeat_after and not heartbeat_is_after(summary["heartbeat"], heartbeat_after):
+        missing.append("no heartbeat after %s (its last is %s: the kubelet started since has not posted its status "
+                       "yet)" % (heartbeat_after, summary["heartbeat"] or "none"))
     if runtime_prefix and not str(summary["runtime_version"] or "").startswith(runtime_prefix):
         missing.append("its runtime is %s, not %s" % (summary["runtime_version"] or "not reported",
                                                       runtime_prefix + "..."))
@@ -87,7 +121,7 @@ class NodeStatusWait(object):
         node = self._client.get_node(name)
         return node, summarize(node)
 
-    def wait(self, name, timeout, interval, fresh_after=None, runtime_prefix=None):
+    def wait(self, name, timeout, interval, fresh_after=None, runtime_prefix=None, heartbeat_after=None):
         """Read the Node until nothing is :func:`unmet`; return (node, summary, seconds waited).
 
         A read the API server answers with an error that may pass (TRANSIENT_STATUSES, unreachable) is
@@ -101,7 +135,7 @@ class NodeStatusWait(object):
         while True:
             try:
                 node, summary = self.read(name)
-                missing = unmet(summary, fresh_after, runtime_prefix)
+                missing = unmet(summary, fresh_after, runtime_prefix, heartbeat_after)
             except NodeOpsError as err:
                 if not transient(err):
                     raise

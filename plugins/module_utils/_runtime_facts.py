@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import base64
 import binascii
+import datetime
 import hashlib
 import json
 
@@ -84,7 +85,10 @@ def decode_reader_output(stdout, source):
         for name, entry in answer["commands"].items():
             commands[name] = (entry["rc"], _b64(entry["stdout"]).decode("utf-8", "replace"),
                               _b64(entry["stderr"]).decode("utf-8", "replace"))
-        return {"files": files, "commands": commands}
+        clock = answer.get("clock")
+        clock = ({"realtime": float(clock["realtime"]), "monotonic": float(clock["monotonic"])}
+                 if isinstance(clock, dict) else None)
+        return {"files": files, "commands": commands, "clock": clock}
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise NodeOpsError("cannot read the runtime facts of %s: the node's answer is not the expected JSON "
                            "(%s): %s" % (source, exc, stdout[:300]))
@@ -291,8 +295,25 @@ def docker_facts(answer):
     return info
 
 
+def node_time(answer, monotonic_usec):
+    """A systemd ``*TimestampMonotonic`` value (microseconds of the node's monotonic clock) as a time of the node's
+    realtime clock (RFC 3339, UTC, microseconds), from the clocks the reader read at the same moment; None when the
+    value is 0 (the unit never entered that state since boot), not a number, or the answer has no clock."""
+    clock = answer.get("clock")
+    try:
+        usec = int(monotonic_usec)
+    except (TypeError, ValueError):
+        return None
+    if not clock or usec <= 0:
+        return None
+    epoch = clock["realtime"] - (clock["monotonic"] - usec / 1e6)
+    moment = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=epoch)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def unit_facts(answer, unit):
-    """Whether a systemd unit exists, its load, active and sub state and whether it is enabled."""
+    """Whether a systemd unit exists, its load, active and sub state, whether it is enabled, and when it last
+    became active and inactive (times of the node's clock)."""
     rc, stdout, _stderr = command_result(answer, unit_command(unit))
     values = parse_systemctl_show(stdout) if rc == 0 else {}
     return {
@@ -301,6 +322,8 @@ def unit_facts(answer, unit):
         "active": values.get("ActiveState"),
         "sub_state": values.get("SubState"),
         "enabled": values.get("UnitFileState"),
+        "active_since": node_time(answer, values.get("ActiveEnterTimestampMonotonic")),
+        "inactive_since": node_time(answer, values.get("InactiveEnterTimestampMonotonic")),
     }
 
 

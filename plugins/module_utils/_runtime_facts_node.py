@@ -17,7 +17,8 @@ DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 DEFAULT_FLAGS_FILES = ("/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet")
 
 UNITS = ("kubelet", "containerd", "docker", "cri-docker")
-UNIT_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
+UNIT_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState", "ActiveEnterTimestampMonotonic",
+                   "InactiveEnterTimestampMonotonic")
 
 # Names of the commands in the reader's request and answer.
 CGROUP_FS = "cgroup_fs"
@@ -33,12 +34,14 @@ def unit_command(unit):
 # Runs on the node with its own python3 (3.9+, standard library only) and prints one JSON object:
 # ``files``: path -> {"exists": false} | {"exists": true, "regular": false, "isdir": bool}
 #   | {"exists": true, "regular": true, "content": base64} | {"error": ..., "stage": "stat" or "read"};
-# ``commands``: name -> {"rc", "stdout", "stderr"} (base64), absent when the command it needs did not exit 0.
+# ``commands``: name -> {"rc", "stdout", "stderr"} (base64), absent when the command it needs did not exit 0;
+# ``clock``: the node's realtime and monotonic clocks read at the same moment, after the commands (systemd's
+# ``*TimestampMonotonic`` properties become times of the node's clock with them).
 # Files are stat'ed first (following links) and only regular files are opened, so a FIFO cannot block
 # it. Commands run through /bin/sh -c, as Ansible runs a command line, so a missing binary gives
 # the shell's rc 127 and message.
 NODE_READER = r"""
-import base64, errno, json, os, stat, subprocess, sys
+import base64, errno, json, os, stat, subprocess, sys, time
 req = json.loads(sys.argv[1])
 def b64(data):
     return base64.b64encode(data).decode()
@@ -71,7 +74,8 @@ for name, line, needs in req.get("commands", []):
         commands[name] = {"rc": proc.returncode, "stdout": b64(out), "stderr": b64(err)}
     except OSError as exc:
         commands[name] = {"rc": 127, "stdout": "", "stderr": b64(str(exc).encode())}
-print(json.dumps({"files": files, "commands": commands}))
+print(json.dumps({"files": files, "commands": commands,
+                  "clock": {"realtime": time.time(), "monotonic": time.monotonic()}}))
 """
 
 

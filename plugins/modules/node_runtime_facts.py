@@ -150,8 +150,10 @@ runtime_facts:
       type: dict
     services:
       description:
-        - For kubelet, containerd, docker and cri-docker, C(exists), C(load_state), C(active), C(sub_state) and
-          C(enabled).
+        - For kubelet, containerd, docker and cri-docker, C(exists), C(load_state), C(active), C(sub_state),
+          C(enabled), and C(active_since) and C(inactive_since), the moments the unit last became active and inactive
+          (RFC 3339, UTC, by the node's clock, from systemd's monotonic timestamps; null when it never did since
+          boot).
       type: dict
     units:
       description: Only when O(units) is set. Each unit's name to the same keys as RV(runtime_facts.services).

@@ -15,12 +15,14 @@ description:
   - Reads one Node and returns it the way M(kubernetes.core.k8s_info) does (RV(resources)), with a summary of its
     C(Ready) condition, the condition's last heartbeat, its cordon and its container runtime (RV(status)).
   - With O(wait=true) it reads the Node again every O(wait_sleep) seconds until the Node is C(Ready), and, when
-    O(fresh_after) is given, until the C(Ready) condition carries a heartbeat other than that one, and, when
+    O(fresh_after) is given, until the C(Ready) condition carries a heartbeat other than that one, when
+    O(heartbeat_after) is given, until it carries a heartbeat posted after that time, and, when
     O(runtime_prefix) is given, until the kubelet reports a runtime version with that prefix. A kubelet restarted a
     moment ago leaves the Node C(Ready) from before its stop for up to the node monitor grace period; a new
     heartbeat proves the restarted kubelet posted its status.
-  - The rolling operations of this collection read the heartbeat with the kubelet stopped, then wait for a fresh
-    one after the restart, each in one module run.
+  - The rolling operations of this collection wait for a heartbeat posted after the moment the node's systemd
+    stopped the kubelet (the cgroup driver migration), or for one other than the heartbeat read with the kubelet
+    stopped (the rollbacks), in one module run.
   - Reads that cannot reach the API server are tried again for 90 seconds, because the API server of a
     control-plane node is briefly away while its kubelet restarts.
 author:
@@ -33,7 +35,7 @@ options:
     required: true
   wait:
     description:
-      - Wait until the Node is C(Ready) (and O(fresh_after), O(runtime_prefix) hold), failing after O(wait_timeout)
+      - Wait until the Node is C(Ready) (and O(fresh_after), O(heartbeat_after), O(runtime_prefix) hold), failing after O(wait_timeout)
         seconds with what it still lacked.
       - Without it the module reads the Node once and succeeds whatever its state, also when it does not exist
         (RV(resources) is then empty).
@@ -53,6 +55,16 @@ options:
     description:
       - A C(lastHeartbeatTime) of the Node's C(Ready) condition read earlier, typically with the kubelet stopped.
         With O(wait=true) the Node only counts as C(Ready) once its C(Ready) condition carries another one.
+    type: str
+  heartbeat_after:
+    description:
+      - A time (RFC 3339, for example V(2026-12-02T21:10:00.734512Z)), typically the moment the kubelet was
+        stopped, as the node's own clock gave it (C(runtime_facts.services.kubelet.inactive_since) of
+        M(nodeops.kubernetes.node_runtime_facts)). With O(wait=true) the Node only counts as C(Ready) once its
+        C(Ready) condition carries a heartbeat posted after it; the kubelet stamps heartbeats with the node's clock
+        in whole seconds, so a heartbeat of the same second does not count.
+      - Proves a restarted kubelet posted its status without a read of the stale heartbeat before the restart
+        (O(fresh_after)).
     type: str
   runtime_prefix:
     description:
@@ -92,6 +104,18 @@ EXAMPLES = r"""
     wait: true
     wait_timeout: 300
     fresh_after: "{{ stopped.status.heartbeat }}"
+  delegate_to: localhost
+
+- name: Read the moment worker-3's kubelet was stopped, by the node's clock, after its restart
+  nodeops.kubernetes.node_runtime_facts:
+  become: true
+  register: facts
+
+- name: Wait until worker-3 is Ready with a heartbeat posted since that moment
+  nodeops.kubernetes.node_status:
+    name: worker-3
+    wait: true
+    heartbeat_after: "{{ facts.runtime_facts.services.kubelet.inactive_since }}"
   delegate_to: localhost
 
 - name: Wait until worker-3 is Ready on containerd
@@ -158,7 +182,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import (
     HAS_KUBERNETES,
     KUBERNETES_IMPORT_ERROR,
 )
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._node_status import NodeStatusWait
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._node_status import NodeStatusWait, epoch_second
 
 
 def argument_spec():
@@ -168,6 +192,7 @@ def argument_spec():
         wait_timeout=dict(type="int", default=120),
         wait_sleep=dict(type="int", default=2),
         fresh_after=dict(type="str"),
+        heartbeat_after=dict(type="str"),
         runtime_prefix=dict(type="str"),
     )
     spec.update(AUTH_ARG_SPEC)
@@ -182,11 +207,16 @@ def main():
     if params["wait_timeout"] < 0 or params["wait_sleep"] < 1:
         module.fail_json(msg="wait_timeout must be 0 or more and wait_sleep 1 or more (seconds); got %s and %s"
                          % (params["wait_timeout"], params["wait_sleep"]))
+    if params["heartbeat_after"] and epoch_second(params["heartbeat_after"]) is None:
+        module.fail_json(msg="heartbeat_after must be an RFC 3339 time such as 2026-12-02T21:10:00Z; got %r. Pass "
+                         "the kubelet's inactive_since of node_runtime_facts, or leave it out"
+                         % params["heartbeat_after"])
     try:
         reader = NodeStatusWait(make_client(params, 1))
         if params["wait"]:
             node, summary, waited = reader.wait(params["name"], params["wait_timeout"], params["wait_sleep"],
-                                                params["fresh_after"], params["runtime_prefix"])
+                                                params["fresh_after"], params["runtime_prefix"],
+                                                params["heartbeat_after"])
         else:
             (node, summary), waited = reader.read(params["name"]), 0.0
     except NodeOpsError as err:

@@ -87,6 +87,13 @@ existed:
   description: Whether the file was there before the task.
   returned: success
   type: bool
+record:
+  description:
+    - The record written (with O(state=present)), as O(record) gave it, so that a role keeps what it wrote without a
+      task of its own. In check mode, the record that would be written.
+  returned: success, with O(state=present)
+  type: dict
+  sample: {"operation": "cgroup_driver", "node": "worker-1", "step": "drained"}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -115,6 +122,8 @@ def main():
     except NodeOpsError as exc:
         module.fail_json(**exc.to_result())
     result = {"changed": outcome["changed"], "path": outcome["path"], "existed": outcome["existed"]}
+    if module.params["state"] == "present":
+        result["record"] = module.params["record"]
     if module._diff:
         result["diff"] = {"before": outcome["before"], "after": outcome["after"],
                           "before_header": outcome["path"], "after_header": outcome["path"]}

@@ -129,9 +129,9 @@ def containerd_node(kubelet_config, dump, flags=CONTAINERD_FLAGS, extra_files=No
         "stat -fc %T /sys/fs/cgroup": (0, "cgroup2fs\n"),
         "containerd --version": (0, "containerd containerd.io 1.7.13 abc\n"),
         "containerd config dump": (0, dump),
-        "systemctl show --property=LoadState,ActiveState,SubState,UnitFileState kubelet.service":
+        "systemctl show --property=LoadState,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic kubelet.service":
             systemd_show("active"),
-        "systemctl show --property=LoadState,ActiveState,SubState,UnitFileState containerd.service":
+        "systemctl show --property=LoadState,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic containerd.service":
             systemd_show("active"),
     }
     return Node(files, commands)
@@ -149,7 +149,8 @@ def test_a_node_fully_on_systemd_is_consistent():
     assert facts["cgroup_version"] == 2
     assert facts["containerd"]["systemd_cgroup"] == {"runc": True}
     assert facts["services"]["kubelet"] == {"exists": True, "load_state": "loaded", "active": "active",
-                                            "sub_state": "running", "enabled": "enabled"}
+                                            "sub_state": "running", "enabled": "enabled", "active_since": None,
+                                            "inactive_since": None}
     assert facts["services"]["docker"]["exists"] is False
     assert result["ansible_facts"]["nodeops_runtime"] == facts
     assert result["changed"] is False
@@ -270,7 +271,7 @@ def test_a_file_the_node_refuses_to_read_fails_the_task_with_the_file():
 def test_more_units_and_file_digests_come_from_the_same_reader_run():
     node = containerd_node(KUBELET_SYSTEMD, switched("containerd-1.7-default.toml"),
                            extra_files={"/etc/containerd/config.toml": "version = 2\n"})
-    node.commands["systemctl show --property=LoadState,ActiveState,SubState,UnitFileState docker.socket"] = (
+    node.commands["systemctl show --property=LoadState,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic docker.socket"] = (
         0, "LoadState=masked\nActiveState=inactive\nSubState=dead\nUnitFileState=masked\n")
     result = gather(node, {"units": ["docker.socket", "cri-docker.socket"],
                            "digest_paths": ["/etc/containerd/config.toml", "/etc/docker/daemon.json"]})
@@ -278,9 +279,9 @@ def test_more_units_and_file_digests_come_from_the_same_reader_run():
     assert len(node.command_lines) == 1
     assert facts["units"] == {
         "docker.socket": {"exists": True, "load_state": "masked", "active": "inactive", "sub_state": "dead",
-                          "enabled": "masked"},
+                          "enabled": "masked", "active_since": None, "inactive_since": None},
         "cri-docker.socket": {"exists": False, "load_state": None, "active": None, "sub_state": None,
-                              "enabled": None},
+                              "enabled": None, "active_since": None, "inactive_since": None},
     }
     assert facts["file_digests"] == {
         "/etc/containerd/config.toml": hashlib.sha256(b"version = 2\n").hexdigest(),

@@ -47,6 +47,42 @@ def test_unmet_names_each_missing_part():
     assert not_ready == ["not Ready (Ready=Unknown, KubeletReady: kubelet is posting ready status)"]
 
 
+@pytest.mark.parametrize("text, seconds", [
+    ("2026-12-02T10:00:00Z", 1796205600),
+    ("2026-12-02T10:00:00.999999Z", 1796205600),
+    ("2026-12-02T11:30:00+01:30", 1796205600),
+    ("2026-12-02T08:00:00-02:00", 1796205600),
+    ("2026-12-02T10:00:00", None),
+    ("2026-02-30T10:00:00Z", None),
+    ("yesterday", None),
+    (None, None),
+])
+def test_epoch_second_reads_rfc3339_times_to_the_whole_second(text, seconds):
+    assert ns.epoch_second(text) == seconds
+
+
+def test_a_heartbeat_counts_only_from_the_second_after_the_moment_given():
+    stopped = "2026-12-02T10:00:00.734512Z"
+    assert not ns.heartbeat_is_after("2026-12-02T09:59:59Z", stopped)
+    # posted in the second of the stop: maybe by the kubelet that was stopped, so not proof
+    assert not ns.heartbeat_is_after("2026-12-02T10:00:00Z", stopped)
+    assert ns.heartbeat_is_after("2026-12-02T10:00:01Z", stopped)
+    assert not ns.heartbeat_is_after(None, stopped) and not ns.heartbeat_is_after("2026-12-02T10:00:01Z", "soon")
+    missing = ns.unmet(ns.summarize(node(heartbeat="2026-12-02T10:00:00Z")), heartbeat_after=stopped)
+    assert missing == ["no heartbeat after 2026-12-02T10:00:00.734512Z (its last is 2026-12-02T10:00:00Z: the "
+                       "kubelet started since has not posted its status yet)"]
+    assert ns.unmet(ns.summarize(node(heartbeat="2026-12-02T10:00:05Z")), heartbeat_after=stopped) == []
+
+
+def test_wait_reads_until_a_heartbeat_posted_after_the_stop():
+    clock = Clock()
+    client = Client(node(heartbeat="2026-12-02T10:00:00Z"), node(ready="False", heartbeat="2026-12-02T10:00:03Z"),
+                    node(heartbeat="2026-12-02T10:00:04Z"))
+    _found, summary, waited = ns.NodeStatusWait(client, clock, clock.sleep).wait(
+        "w1", 60, 2, heartbeat_after="2026-12-02T10:00:00.500000Z")
+    assert client.reads == 3 and waited == 4.0 and summary["heartbeat"] == "2026-12-02T10:00:04Z"
+
+
 class Clock(object):
     def __init__(self):
         self.now = 100.0

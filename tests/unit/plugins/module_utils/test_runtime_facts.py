@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -21,7 +22,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import 
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 
-UNIT_LINE = "systemctl show --property=LoadState,ActiveState,SubState,UnitFileState %s.service"
+UNIT_LINE = "systemctl show --property=LoadState,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic %s.service"
 
 
 def fixture(*parts):
@@ -100,7 +101,7 @@ def test_the_reader_is_python_3_9_standard_library_code():
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):  # pragma: no cover - the reader uses plain imports
             imported.add(node.module)
-    assert imported == {"base64", "errno", "json", "os", "stat", "subprocess", "sys"}
+    assert imported == {"base64", "errno", "json", "os", "stat", "subprocess", "sys", "time"}
 
 
 def test_the_reader_returns_files_raw_and_opens_only_regular_files(tmp_path):
@@ -125,6 +126,28 @@ def test_the_reader_returns_files_raw_and_opens_only_regular_files(tmp_path):
     assert files[str(fifo)] == {"exists": True, "regular": False, "isdir": False}
     assert files[str(tmp_path)] == {"exists": True, "regular": False, "isdir": True}
     assert files[str(text / "below")] == {"error": "Not a directory", "stage": "stat"}
+
+
+def test_the_reader_gives_the_nodes_clocks_read_at_one_moment():
+    before = time.time()
+    clock = run_reader({"files": [], "commands": []})["clock"]
+    assert before <= clock["realtime"] <= time.time() and clock["monotonic"] > 0
+
+
+def test_systemd_monotonic_timestamps_become_times_of_the_nodes_clock():
+    decoded = answer(commands={UNIT_LINE % "kubelet": (0, "LoadState=loaded\nActiveState=active\nSubState=running\n"
+                                                         "UnitFileState=enabled\n"
+                                                         "ActiveEnterTimestampMonotonic=995000000\n"
+                                                         "InactiveEnterTimestampMonotonic=990250000\n")})
+    # the node read its clocks 1000 s after boot, at 2026-12-02T10:00:00.5Z
+    decoded["clock"] = {"realtime": 1796205600.5, "monotonic": 1000.0}
+    kubelet = rf.unit_facts(decoded, "kubelet")
+    assert kubelet["inactive_since"] == "2026-12-02T09:59:50.750000Z"
+    assert kubelet["active_since"] == "2026-12-02T09:59:55.500000Z"
+    # never entered since boot (0), or an answer without clocks (an older reader): unknown
+    assert rf.unit_facts(decoded, "docker")["inactive_since"] is None
+    assert rf.node_time(decoded, "0") is None and rf.node_time(decoded, "n/a") is None
+    assert rf.node_time({"files": {}, "commands": {}}, "990250000") is None
 
 
 def test_the_reader_runs_commands_through_the_shell_and_skips_what_needs_a_failed_one(tmp_path):
@@ -197,7 +220,7 @@ def test_an_answer_that_is_not_the_readers_json_names_the_node(stdout):
 
 def test_what_the_connection_printed_before_the_answer_is_skipped():
     stdout = "sudo: unable to resolve host node-1\r\n" + json.dumps({"files": {}, "commands": {}}) + "\r\n"
-    assert rf.decode_reader_output(stdout, "node-1") == {"files": {}, "commands": {}}
+    assert rf.decode_reader_output(stdout, "node-1") == {"files": {}, "commands": {}, "clock": None}
 
 
 def test_the_answer_keeps_file_bytes_and_decodes_command_outputs():
@@ -249,12 +272,13 @@ def test_a_kubeadm_containerd_node_on_systemd_gives_every_fact():
                    "cgroup_version": None, "server_version": None},
         "services": {
             "kubelet": {"exists": True, "load_state": "loaded", "active": "active", "sub_state": "running",
-                        "enabled": "enabled"},
+                        "enabled": "enabled", "active_since": None, "inactive_since": None},
             "containerd": {"exists": True, "load_state": "loaded", "active": "active", "sub_state": "running",
-                           "enabled": "enabled"},
+                           "enabled": "enabled", "active_since": None, "inactive_since": None},
             "docker": {"exists": False, "load_state": "not-found", "active": "inactive", "sub_state": "dead",
-                       "enabled": ""},
-            "cri-docker": {"exists": False, "load_state": None, "active": None, "sub_state": None, "enabled": None},
+                       "enabled": "", "active_since": None, "inactive_since": None},
+            "cri-docker": {"exists": False, "load_state": None, "active": None, "sub_state": None, "enabled": None,
+                           "active_since": None, "inactive_since": None},
         },
         "consistent_on_systemd": True,
         "problems": [],

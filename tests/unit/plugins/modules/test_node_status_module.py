@@ -71,3 +71,20 @@ def test_a_wait_that_is_met_returns_at_once(cluster, capsys):
 def test_a_sleep_under_one_second_is_refused(cluster, capsys):
     code, result = run_module({"name": "w1", "wait": True, "wait_sleep": 0}, capsys)
     assert code == 1 and "wait_sleep 1 or more (seconds); got 120 and 0" in result["msg"]
+
+
+def test_a_wait_for_a_heartbeat_after_the_kubelet_stopped(cluster, capsys):
+    cluster["node"] = {"metadata": {"name": "w1"}, "spec": {},
+                       "status": {"conditions": [{"type": "Ready", "status": "True",
+                                                  "lastHeartbeatTime": "2026-12-02T10:00:00Z"}]}}
+    code, result = run_module({"name": "w1", "wait": True, "wait_timeout": 0,
+                               "heartbeat_after": "2026-12-02T10:00:00.250000Z"}, capsys)
+    assert code == 1 and "no heartbeat after 2026-12-02T10:00:00.250000Z" in result["msg"]
+    code, result = run_module({"name": "w1", "wait": True, "heartbeat_after": "2026-12-02T09:59:59.9Z"}, capsys)
+    assert code == 0 and result["status"]["ready"] is True
+
+
+def test_a_heartbeat_after_that_is_no_time_is_refused_before_any_read(cluster, capsys):
+    code, result = run_module({"name": "w1", "wait": True, "heartbeat_after": "after the stop"}, capsys)
+    assert code == 1 and "heartbeat_after must be an RFC 3339 time" in result["msg"]
+    assert "'after the stop'" in result["msg"]

@@ -31,6 +31,7 @@ def test_present_writes_and_diff_shows_the_text(tmp_path, capsys):
     code, result = run_module({"path": path, "operation": "cgroup_driver", "record": RECORD, "_ansible_diff": True},
                               capsys)
     assert code == 0 and result["changed"] and result["existed"] is False and result["path"] == path
+    assert result["record"] == RECORD
     assert result["diff"]["before"] == "" and json.loads(result["diff"]["after"]) == RECORD
     with open(path) as handle:
         assert json.load(handle) == RECORD
@@ -43,13 +44,15 @@ def test_check_mode_writes_nothing(tmp_path, capsys):
     code, result = run_module({"path": path, "operation": "cgroup_driver", "record": RECORD,
                                "_ansible_check_mode": True}, capsys)
     assert code == 0 and result["changed"] and not os.path.exists(path)
+    # what would be written comes back, for the role to show and keep
+    assert result["record"] == RECORD
 
 
 def test_absent_removes_and_present_needs_a_record(tmp_path, capsys):
     path = str(tmp_path / "cgroup_driver.json")
     run_module({"path": path, "operation": "cgroup_driver", "record": RECORD}, capsys)
     code, result = run_module({"path": path, "operation": "cgroup_driver", "state": "absent"}, capsys)
-    assert code == 0 and result["changed"] and not os.path.exists(path)
+    assert code == 0 and result["changed"] and not os.path.exists(path) and "record" not in result
     code, result = run_module({"path": path, "operation": "cgroup_driver"}, capsys)
     assert code == 1 and "record" in result["msg"]
 
