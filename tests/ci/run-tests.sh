@@ -61,9 +61,8 @@ run_scenario() {
 # Every scenario under extensions/molecule/, each on a lab of its own (own containers, port and
 # directory), NODEOPS_MOLECULE_JOBS (default 3) at a time: most of a scenario's time is spent
 # waiting for kubelets, static pods and drains, which a second scenario's work can fill.
-MOLECULE_LONGEST_FIRST="cgroup_driver_rollback nodelocaldns containerd_switch cgroup_driver
-  cgroup_driver_interrupted containerd_switch_rollback cert_renewal_failure
-  cert_renewal cert_renewal_timer kubelet_serving audit"
+MOLECULE_LONGEST_FIRST="containerd_switch nodelocaldns cgroup_driver cgroup_driver_rollback
+  containerd_switch_rollback cert_renewal_failure cert_renewal cert_renewal_timer kubelet_serving audit"
 stage_molecule() {
   local jobs=${NODEOPS_MOLECULE_JOBS:-3} scenario scenarios=() failed=0
   mkdir -p .cache/molecule && rm -f .cache/molecule/*.result .cache/molecule/*.log

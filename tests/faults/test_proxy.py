@@ -15,6 +15,7 @@ import os
 import socket
 import ssl
 import threading
+import sys
 import time
 
 import pytest
@@ -607,3 +608,45 @@ def test_the_kubernetes_client_retries_only_reads_and_only_with_retry_after_or_a
     assert getattr(caught.value, "status", None) == status
     assert proxy.count() == requests
     assert api.seen == []
+
+
+# ---------------------------------------------------------------- the command-line wrapper
+
+# A client run as the wrapper's command: two GETs of a Node through the kubeconfig it is given.
+CLIENT = r"""
+import base64, sys, tempfile, urllib3, yaml
+config = yaml.safe_load(open(sys.argv[1]))
+cluster = config["clusters"][0]["cluster"]
+ca = tempfile.NamedTemporaryFile(suffix=".crt", delete=False)
+ca.write(base64.b64decode(cluster["certificate-authority-data"]))
+ca.close()
+http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca.name, retries=False)
+statuses = [http.request("GET", cluster["server"] + "/api/v1/nodes/w2").status for _ in range(2)]
+sys.exit(0 if statuses == [503, 200] else 3)
+"""
+
+
+def test_the_wrapper_runs_a_command_through_the_proxy_and_reports_the_faults(api, tmp_path, capsys):
+    from faults import through_proxy
+
+    result_file = str(tmp_path / "result.json")
+    rule = json.dumps({"method": "GET", "path": "^/api/v1/nodes/w2$", "action": "503", "times": 1})
+    rc = through_proxy.main(["--kubeconfig", write_source_kubeconfig(api, str(tmp_path)), "--rule", rule,
+                             "--result", result_file, "--", sys.executable, "-c", CLIENT, "{kubeconfig}"])
+    assert rc == 0
+    with open(result_file) as handle:
+        result = json.load(handle)
+    assert result["rc"] == 0 and result["requests"] == {"get nodes": 2}
+    assert result["statuses"] == {"200": 1, "503": 1}
+    assert result["rules"] == [{"method": "GET", "path": "^/api/v1/nodes/w2$", "action": "503", "times": 1,
+                                "matched": 2, "applied": 1}]
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
+
+
+def test_the_wrapper_refuses_a_rule_without_an_action(tmp_path, capsys):
+    from faults import through_proxy
+
+    with pytest.raises(SystemExit):
+        through_proxy.main(["--kubeconfig", "k", "--rule", '{"method": "GET", "path": "x"}',
+                            "--result", str(tmp_path / "r"), "--", "true"])
+    assert "a rule is a JSON object with method, path, action" in capsys.readouterr().err

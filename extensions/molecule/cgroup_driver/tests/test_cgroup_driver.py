@@ -1,8 +1,9 @@
 """Verify the cgroup driver migration (cgroupfs -> systemd) on the lab's real kubelets.
 
-The reports of the two runs (converge, then idempotence) are read from the scenario's
-ephemeral directory; the nodes are checked inside their containers (testinfra over podman)
-and through the real kube-apiserver.
+The reports of the three runs that went to their end (prepare's run on the control plane and lab-worker1,
+converge over k8s_cluster, which resumed lab-worker2 after the killed run, then idempotence) are read
+from the scenario's ephemeral directory; the nodes are checked inside their containers (testinfra over
+podman) and through the real kube-apiserver. What the killed run left is checked in test_interrupted.py.
 """
 
 import glob
@@ -39,10 +40,23 @@ def reports():
 
 
 @pytest.fixture(scope="module")
-def converge_report():
+def prepare_report():
     runs = reports()
-    assert len(runs) >= 2, "expected the reports of converge and idempotence, found %d" % len(runs)
+    assert len(runs) >= 3, "expected the reports of prepare, converge and idempotence, found %d" % len(runs)
     return runs[0]
+
+
+@pytest.fixture(scope="module")
+def converge_report():
+    return reports()[1]
+
+
+@pytest.fixture(scope="module")
+def migrations(prepare_report, converge_report):
+    """Each node's entry of the run that migrated it: prepare's for the control plane and lab-worker1,
+    converge's (the resumed migration) for lab-worker2."""
+    return dict([(e["node"], e) for e in prepare_report["nodes"]] +
+                [(e["node"], e) for e in converge_report["nodes"] if e["action"] == "changed"])
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +92,29 @@ def entry_of(report, name):
 
 # --------------------------------------------------------------------------- the reports
 
-def test_converge_migrated_every_node_control_plane_first(converge_report):
-    assert converge_report["ok"], converge_report["lines"]
-    assert converge_report["operation"] == "cgroup_driver"
-    assert [e["node"] for e in converge_report["nodes"]] == NODES
-    for entry in converge_report["nodes"]:
+def test_prepare_migrated_the_control_plane_first_then_lab_worker1(prepare_report):
+    assert prepare_report["ok"], prepare_report["lines"]
+    assert prepare_report["operation"] == "cgroup_driver"
+    assert [e["node"] for e in prepare_report["nodes"]] == NODES[:2]
+    for entry in prepare_report["nodes"]:
         assert entry["action"] == "changed", entry
-        assert entry["details"]["result"] == "migrated"
         assert entry["details"]["before"]["kubelet"] == "cgroupfs"
         assert entry["details"]["before"]["runtime_driver"] == "cgroupfs"
+
+
+def test_converge_skipped_the_migrated_nodes_and_finished_lab_worker2(converge_report):
+    assert converge_report["ok"], converge_report["lines"]
+    assert [(e["node"], e["action"]) for e in converge_report["nodes"]] == [
+        ("lab-cp1", "skipped"), ("lab-worker1", "skipped"), ("lab-worker2", "changed")]
+    for entry in converge_report["nodes"][:2]:
+        assert entry["details"]["drain"] is None and entry["durations"]["drain"] is None, entry
+
+
+def test_every_node_was_migrated_and_verified(migrations):
+    assert sorted(migrations) == NODES
+    for entry in migrations.values():
+        assert entry["action"] == "changed", entry
+        assert entry["details"]["result"] == "migrated"
         assert entry["details"]["after"]["kubelet"] == "systemd"
         assert entry["details"]["after"]["runtime_driver"] == "systemd"
         assert entry["left_as_is"] == {"cordoned": False, "services_stopped": []}
@@ -96,10 +124,9 @@ def test_converge_migrated_every_node_control_plane_first(converge_report):
             assert entry["durations"][step] is not None, (entry["node"], step)
 
 
-def test_converge_evicted_the_workers_pods(converge_report):
-    for name in NODES[1:]:
-        drain = entry_of(converge_report, name)["details"]["drain"]
-        assert drain["evicted"], name
+def test_the_drain_evicted_lab_worker1s_pods(prepare_report):
+    """lab-worker2's pods were evicted by the killed run, which wrote no report (test_interrupted.py)."""
+    assert entry_of(prepare_report, "lab-worker1")["details"]["drain"]["evicted"]
 
 
 def test_idempotence_skipped_every_node_and_drained_nothing(idempotence_report):
@@ -149,12 +176,20 @@ def test_the_kubelet_uses_the_systemd_hierarchy(node):
     assert not wrong, wrong
 
 
-def test_kubelet_stopped_only_after_the_drain(node, converge_report):
-    """systemd's own record of the kubelet stop is later than the end of the drain."""
-    marks = entry_of(converge_report, node.name)["details"]["marks"]
+def test_kubelet_stopped_only_after_the_drain(node, migrations):
+    """systemd's own record of the kubelet stop is later than the end of the drain; lab-worker2's kubelet was
+    stopped by the killed run, after its drain, so before the resuming run began."""
+    marks = migrations[node.name]["details"]["marks"]
     shown = node.run.run("systemctl show kubelet.service -p InactiveEnterTimestamp --timestamp=unix").stdout
     stopped_at = float(shown.strip().split("@")[-1])
-    assert marks["drain_end"] <= stopped_at <= marks["kubelet_stopped"] + 1, (marks, stopped_at)
+    if node.name == "lab-worker2":
+        assert stopped_at < marks["start"], (marks, stopped_at)
+    else:
+        assert marks["drain_end"] <= stopped_at <= marks["kubelet_stopped"] + 1, (marks, stopped_at)
+
+
+def test_no_progress_record_is_left(node):
+    assert not node.run.file("/var/lib/nodeops/cgroup_driver.json").exists
 
 
 # --------------------------------------------------------------------------- the cluster
@@ -170,13 +205,14 @@ def test_the_nodes_pods_run_in_its_containerd(node, api):
         assert all(s.ready for s in pod.status.container_statuses or []), pod.metadata.name
 
 
-def test_cluster_configmap_and_workloads(api, converge_report):
+def test_cluster_configmap_and_workloads(api, prepare_report, converge_report):
     core = api[0]
     configmap = core.read_namespaced_config_map("kubelet-config", "kube-system")
     assert yaml.safe_load(configmap.data["kubelet"])["cgroupDriver"] == "systemd"
     pods = core.list_pod_for_all_namespaces().items
     uids = set(p.metadata.uid for p in pods)
-    evicted = [u for e in converge_report["nodes"] for u in (e["details"]["drain"] or {}).get("evicted_uids", [])]
+    evicted = [u for report in (prepare_report, converge_report) for e in report["nodes"]
+               for u in (e["details"]["drain"] or {}).get("evicted_uids", [])]
     assert evicted and not set(evicted) & uids
     not_running = ["%s/%s=%s" % (p.metadata.namespace, p.metadata.name, p.status.phase) for p in pods
                    if p.metadata.namespace in ("lab-apps", "kube-system") and p.status.phase != "Running"]

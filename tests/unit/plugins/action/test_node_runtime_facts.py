@@ -14,6 +14,8 @@ from ansible_collections.nodeops.kubernetes.plugins.action import node_runtime_f
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _runtime_facts
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
+# the command that reads a systemd unit's state
+SHOW = "systemctl show --property=%s %%s" % ",".join(_runtime_facts.UNIT_PROPERTIES)
 
 
 def fixture(*parts):
@@ -129,9 +131,9 @@ def containerd_node(kubelet_config, dump, flags=CONTAINERD_FLAGS, extra_files=No
         "stat -fc %T /sys/fs/cgroup": (0, "cgroup2fs\n"),
         "containerd --version": (0, "containerd containerd.io 1.7.13 abc\n"),
         "containerd config dump": (0, dump),
-        "systemctl show --property=LoadState,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic kubelet.service":
+        SHOW % "kubelet.service":
             systemd_show("active"),
-        "systemctl show --property=LoadState,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic containerd.service":
+        SHOW % "containerd.service":
             systemd_show("active"),
     }
     return Node(files, commands)
@@ -271,7 +273,7 @@ def test_a_file_the_node_refuses_to_read_fails_the_task_with_the_file():
 def test_more_units_and_file_digests_come_from_the_same_reader_run():
     node = containerd_node(KUBELET_SYSTEMD, switched("containerd-1.7-default.toml"),
                            extra_files={"/etc/containerd/config.toml": "version = 2\n"})
-    node.commands["systemctl show --property=LoadState,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic docker.socket"] = (
+    node.commands[SHOW % "docker.socket"] = (
         0, "LoadState=masked\nActiveState=inactive\nSubState=dead\nUnitFileState=masked\n")
     result = gather(node, {"units": ["docker.socket", "cri-docker.socket"],
                            "digest_paths": ["/etc/containerd/config.toml", "/etc/docker/daemon.json"]})

@@ -135,10 +135,9 @@ def test_the_reader_gives_the_nodes_clocks_read_at_one_moment():
 
 
 def test_systemd_monotonic_timestamps_become_times_of_the_nodes_clock():
-    decoded = answer(commands={UNIT_LINE % "kubelet": (0, "LoadState=loaded\nActiveState=active\nSubState=running\n"
-                                                         "UnitFileState=enabled\n"
-                                                         "ActiveEnterTimestampMonotonic=995000000\n"
-                                                         "InactiveEnterTimestampMonotonic=990250000\n")})
+    shown = ("LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n"
+             "ActiveEnterTimestampMonotonic=995000000\nInactiveEnterTimestampMonotonic=990250000\n")
+    decoded = answer(commands={UNIT_LINE % "kubelet": (0, shown)})
     # the node read its clocks 1000 s after boot, at 2026-12-02T10:00:00.5Z
     decoded["clock"] = {"realtime": 1796205600.5, "monotonic": 1000.0}
     kubelet = rf.unit_facts(decoded, "kubelet")
