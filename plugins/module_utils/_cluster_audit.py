@@ -484,24 +484,20 @@ class ClusterAuditClient(KubernetesDrainClient):
     naming the action, the cause and the fix.
     """
 
-    def __init__(self, api_client, params=None):
-        super(ClusterAuditClient, self).__init__(api_client, params)
-        self._version = self._core
-
     def get_version(self):
-        return self._call("read the API server version (GET /version)", self._version.get_code)
+        return self._call("read the API server version (GET /version)", self._api.get_code)
 
     def get_configmap(self, namespace, name):
         return self._get_or_none('read ConfigMap "%s/%s"' % (namespace, name),
-                                 self._core.read_namespaced_config_map, name, namespace)
+                                 self._api.read_namespaced_config_map, name, namespace)
 
     def list_node_leases(self, limit=DEFAULT_CHUNK_SIZE):
         return self._list('list the Leases of namespace "%s"' % NODE_LEASE_NAMESPACE,
-                          self._coordination.list_namespaced_lease, NODE_LEASE_NAMESPACE, limit=limit)
+                          self._api.list_namespaced_lease, NODE_LEASE_NAMESPACE, limit=limit)
 
     def list_all_pdbs(self, limit=DEFAULT_CHUNK_SIZE):
         return self._list("list the PodDisruptionBudgets of the cluster",
-                          self._policy.list_pod_disruption_budget_for_all_namespaces, limit=limit)
+                          self._api.list_pod_disruption_budget_for_all_namespaces, limit=limit)
 
 
 def make_audit_client(params):

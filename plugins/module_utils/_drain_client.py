@@ -97,7 +97,7 @@ class KubernetesDrainClient(object):
     def __init__(self, api_client, params=None):
         # One facade over the ApiClient for every API group (see _k8s_rest: no typed API class is built).
         api = KubeApi(api_client)
-        self._core = self._apps = self._policy = self._coordination = api
+        self._api = api
         self._params = params or {}
         self._time_left = None
 
@@ -168,10 +168,10 @@ class KubernetesDrainClient(object):
             raise
 
     def get_node(self, name):
-        return self._get_or_none('read node "%s"' % name, self._core.read_node, name)
+        return self._get_or_none('read node "%s"' % name, self._api.read_node, name)
 
     def get_node_lease(self, name):
-        return self._get_or_none('read lease "kube-node-lease/%s"' % name, self._coordination.read_namespaced_lease,
+        return self._get_or_none('read lease "kube-node-lease/%s"' % name, self._api.read_namespaced_lease,
                                  name, "kube-node-lease")
 
     def patch_node_unschedulable(self, name, unschedulable, dry_run=False):
@@ -181,19 +181,19 @@ class KubernetesDrainClient(object):
         if dry_run:
             kwargs["dry_run"] = "All"
         action = '%s node "%s"' % ("cordon" if unschedulable else "uncordon", name)
-        return self._call(action, self._core.patch_node, name, body, **kwargs)
+        return self._call(action, self._api.patch_node, name, body, **kwargs)
 
     def list_pods(self, node_name, label_selector=None, limit=DEFAULT_CHUNK_SIZE):
-        return self._list('list the pods of node "%s"' % node_name, self._core.list_pod_for_all_namespaces,
+        return self._list('list the pods of node "%s"' % node_name, self._api.list_pod_for_all_namespaces,
                           field_selector="spec.nodeName=%s" % node_name, label_selector=label_selector or None,
                           limit=limit)
 
     def list_all_pods(self, field_selector=None, limit=DEFAULT_CHUNK_SIZE):
-        return self._list("list the pods of the cluster", self._core.list_pod_for_all_namespaces,
+        return self._list("list the pods of the cluster", self._api.list_pod_for_all_namespaces,
                           field_selector=field_selector, limit=limit)
 
     def list_nodes(self, limit=DEFAULT_CHUNK_SIZE):
-        return self._list("list the nodes", self._core.list_node, limit=limit)
+        return self._list("list the nodes", self._api.list_node, limit=limit)
 
     def _list(self, action, method, *args, **kwargs):
         items = []
@@ -211,7 +211,7 @@ class KubernetesDrainClient(object):
                 return items
 
     def get_pod(self, namespace, name):
-        return self._get_or_none('read pod "%s/%s"' % (namespace, name), self._core.read_namespaced_pod,
+        return self._get_or_none('read pod "%s/%s"' % (namespace, name), self._api.read_namespaced_pod,
                                  name, namespace)
 
     @staticmethod
@@ -227,13 +227,13 @@ class KubernetesDrainClient(object):
         body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace},
                 "deleteOptions": self._delete_options(grace_period, dry_run)}
         kwargs = dict(dry_run="All") if dry_run else {}
-        self._call('evict pod "%s/%s"' % (namespace, name), self._core.create_namespaced_pod_eviction,
+        self._call('evict pod "%s/%s"' % (namespace, name), self._api.create_namespaced_pod_eviction,
                    name, namespace, body, **kwargs)
 
     def eviction_supported(self):
         """Whether the API server serves the policy/v1 Eviction subresource of pods, from the discovery of
         the core API (as kubectl checks before it evicts)."""
-        resources = self._call("read the resources of the core API (GET /api/v1)", self._core.get_api_resources)
+        resources = self._call("read the resources of the core API (GET /api/v1)", self._api.get_api_resources)
         for resource in resources.get("resources") or []:
             if resource.get("name") == "pods/eviction" and resource.get("kind") == "Eviction":
                 return (resource.get("group"), resource.get("version")) == ("policy", "v1")
@@ -243,16 +243,16 @@ class KubernetesDrainClient(object):
         kwargs = dict(body=self._delete_options(grace_period, dry_run))
         if dry_run:
             kwargs["dry_run"] = "All"
-        self._call('delete pod "%s/%s"' % (namespace, name), self._core.delete_namespaced_pod,
+        self._call('delete pod "%s/%s"' % (namespace, name), self._api.delete_namespaced_pod,
                    name, namespace, **kwargs)
 
     def daemonset_exists(self, namespace, name):
         return self._get_or_none('read DaemonSet "%s/%s"' % (namespace, name),
-                                 self._apps.read_namespaced_daemon_set, name, namespace) is not None
+                                 self._api.read_namespaced_daemon_set, name, namespace) is not None
 
     def list_pdbs(self, namespace):
         return self._list('list the PodDisruptionBudgets of namespace "%s"' % namespace,
-                          self._policy.list_namespaced_pod_disruption_budget, namespace)
+                          self._api.list_namespaced_pod_disruption_budget, namespace)
 
 
 def make_client(params, concurrency=DEFAULT_MAX_CONCURRENT_EVICTIONS):

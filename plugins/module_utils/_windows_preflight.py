@@ -316,7 +316,7 @@ class ClusterApi(object):
         from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s_rest import KubeApi  # pylint: disable=import-outside-toplevel
 
         self.params = params or {}
-        self.core = self.apps = self.version = KubeApi(api_client)
+        self.api = KubeApi(api_client)
 
     def _call(self, what, function, *args, **kwargs):
         from ansible_collections.nodeops.kubernetes.plugins.module_utils._k8s import call_json  # pylint: disable=import-outside-toplevel
@@ -324,22 +324,22 @@ class ClusterApi(object):
         return call_json(what, function, self.params, *args, missing_ok=True, **kwargs)
 
     def get_version(self):
-        return self._call("reading the API server version", self.version.get_code) or {}
+        return self._call("reading the API server version", self.api.get_code) or {}
 
     def get_configmap(self, namespace, name):
         return self._call("reading ConfigMap %s/%s" % (namespace, name),
-                          self.core.read_namespaced_config_map, name, namespace)
+                          self.api.read_namespaced_config_map, name, namespace)
 
     def get_daemonset(self, namespace, name):
         return self._call("reading DaemonSet %s/%s" % (namespace, name),
-                          self.apps.read_namespaced_daemon_set, name, namespace)
+                          self.api.read_namespaced_daemon_set, name, namespace)
 
     def patch_configmap(self, namespace, name, body, dry_run):
         extra = {"dry_run": "All"} if dry_run else {}
         return self._call("patching ConfigMap %s/%s" % (namespace, name),
-                          self.core.patch_namespaced_config_map, name, namespace, body, **extra)
+                          self.api.patch_namespaced_config_map, name, namespace, body, **extra)
 
     def patch_daemonset(self, namespace, name, body, dry_run):
         extra = {"dry_run": "All"} if dry_run else {}
         return self._call("patching DaemonSet %s/%s" % (namespace, name),
-                          self.apps.patch_namespaced_daemon_set, name, namespace, body, **extra)
+                          self.api.patch_namespaced_daemon_set, name, namespace, body, **extra)

@@ -471,7 +471,7 @@ def test_the_adapter_reads_the_version(api_client, monkeypatch):
         calls.append(kwargs)
         return Response({"major": "1", "minor": "34+", "gitVersion": "v1.34.4"})
 
-    monkeypatch.setattr(api_client._version, "get_code", get_code)
+    monkeypatch.setattr(api_client._api, "get_code", get_code)
     assert api_client.get_version() == {"major": "1", "minor": "34+", "gitVersion": "v1.34.4"}
     assert calls[0]["_preload_content"] is False
 
@@ -482,7 +482,7 @@ def test_the_adapter_reads_a_configmap_and_none_when_it_does_not_exist(api_clien
             raise api_exception(404, "NotFound", 'configmaps "kube-proxy" not found')
         return Response({"metadata": {"name": name, "namespace": namespace}, "data": {"kubelet": "x: 1\n"}})
 
-    monkeypatch.setattr(api_client._core, "read_namespaced_config_map", read)
+    monkeypatch.setattr(api_client._api, "read_namespaced_config_map", read)
     assert api_client.get_configmap("kube-system", "kubelet-config")["data"] == {"kubelet": "x: 1\n"}
     assert api_client.get_configmap("kube-system", "kube-proxy") is None
 
@@ -496,14 +496,14 @@ def test_the_adapter_lists_the_node_leases_page_by_page(api_client, monkeypatch)
             return Response({"metadata": {"continue": "page2"}, "items": [lease("w1", "2025-03-01T09:59:50Z")]})
         return Response({"metadata": {}, "items": [lease("w2", "2025-03-01T09:59:51Z")]})
 
-    monkeypatch.setattr(api_client._coordination, "list_namespaced_lease", list_leases)
+    monkeypatch.setattr(api_client._api, "list_namespaced_lease", list_leases)
     assert [item["metadata"]["name"] for item in api_client.list_node_leases()] == ["w1", "w2"]
     assert calls == [("kube-node-lease", None, 500), ("kube-node-lease", "page2", 500)]
 
 
 def test_the_adapter_lists_the_budgets_of_all_namespaces(api_client, monkeypatch):
     pdb = make_pdb("web", **WEB_PDB)
-    monkeypatch.setattr(api_client._policy, "list_pod_disruption_budget_for_all_namespaces",
+    monkeypatch.setattr(api_client._api, "list_pod_disruption_budget_for_all_namespaces",
                         lambda **kwargs: Response({"metadata": {}, "items": [pdb]}))
     assert api_client.list_all_pdbs() == [pdb]
 
@@ -512,7 +512,7 @@ def test_a_forbidden_read_names_the_action_and_the_fix(api_client, monkeypatch):
     def list_leases(namespace, **kwargs):
         raise api_exception(403, "Forbidden", 'leases.coordination.k8s.io is forbidden: User "audit" cannot list')
 
-    monkeypatch.setattr(api_client._coordination, "list_namespaced_lease", list_leases)
+    monkeypatch.setattr(api_client._api, "list_namespaced_lease", list_leases)
     with pytest.raises(NodeOpsError) as caught:
         api_client.list_node_leases()
     assert caught.value.message.startswith('list the Leases of namespace "kube-node-lease": forbidden (403: '

@@ -74,7 +74,7 @@ class Discovery(object):
 ], ids=["policy/v1 Eviction", "only policy/v1beta1", "no eviction subresource"])
 def test_the_discovery_tells_whether_the_api_server_offers_the_policy_v1_eviction(resources, supported):
     client = _drain_client.KubernetesDrainClient(None)
-    client._core = Discovery(resources)
+    client._api = Discovery(resources)
     assert client.eviction_supported() is supported
 
 
