@@ -179,8 +179,9 @@ class NodeDrainer(object):
             raise NodeOpsError('drain of node "%s" did not complete within %s seconds (timeout): the timeout '
                                "expired while %s" % (self.node_name, self.options.timeout, self._step))
         if not before:
+            planned_warnings = list(self.result["drain_warnings"])
             cordon_started = self.clock()
-            cordoner.patch(True)
+            cordoner.patch(True, self.result)
             # The cordon is the patch; the listing that follows is not part of it.
             self.result["durations"]["cordon"] = round_seconds(self.clock() - cordon_started)
             if not self.check_mode:
@@ -189,11 +190,15 @@ class NodeDrainer(object):
                 self.result["changed"] = True
                 # Pods may have been scheduled between the first list and the cordon.
                 self._set_step("listing the pods again after the cordon")
+                cordon_warnings = list(self.result["drain_warnings"][len(planned_warnings):])
                 try:
                     self._check_deadline()
                     to_evict = planner.plan(self.result)
                 except _Expired:
                     pass  # the evictions report every pod of the first plan as not evicted in time
+                # The plan's warnings are those of the second listing; the cordon's own stay.
+                self.result["drain_warnings"].extend(w for w in cordon_warnings
+                                                     if w not in self.result["drain_warnings"])
         if self.check_mode:
             # Like the real run: evicting a pod already being deleted changes nothing.
             self.result["changed"] = not before or any(

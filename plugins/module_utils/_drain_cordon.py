@@ -56,9 +56,40 @@ class Cordoner(object):
             raise NodeOpsError('node "%s" not found: check the name with kubectl get nodes' % self.node_name)
         return node
 
-    def patch(self, unschedulable):
+    def patch(self, unschedulable, result):
+        """Set ``spec.unschedulable``; a patch that got no answer is judged by a read of the node.
+
+        No answer (connection reset or refused, read timeout) does not say whether the API server applied the
+        patch. The node read afterwards decides: already as asked, the patch did its work and only its answer
+        was lost (named in ``drain_warnings``); not as asked, the patch failed with its own error. When the read
+        fails too, nobody knows, and ``node_left_cordoned`` says so (null).
+        """
         self.on_step("cordoning the node" if unschedulable else "uncordoning the node")
-        self.client.patch_node_unschedulable(self.node_name, unschedulable, dry_run=self.check_mode)
+        try:
+            self.client.patch_node_unschedulable(self.node_name, unschedulable, dry_run=self.check_mode)
+        except NodeOpsError as err:
+            if self.check_mode or not err.details.get("api_unreachable"):
+                raise
+            self._confirm(bool(unschedulable), err, result)
+
+    def _confirm(self, unschedulable, err, result):
+        verb = "cordon" if unschedulable else "uncordon"
+        self.on_step("reading the node to learn whether the %s got through" % verb)
+        try:
+            node = self.read()
+        except NodeOpsError as read_err:
+            result["node_left_cordoned"] = None
+            details = dict(err.details, node_state_unknown=True)
+            raise NodeOpsError(
+                "%s; whether it reached the API server is not known: reading the node afterwards failed too: %s. "
+                "Whether the node is cordoned is not known: check it with kubectl get node %s"
+                % (err.message, read_err.message, self.node_name), **details)
+        if is_unschedulable(node) != unschedulable:
+            raise err
+        result["drain_warnings"].append(
+            'the answer to the %s of node "%s" was lost (%s); a read of the node afterwards shows it %s, so the '
+            "%s got through" % (verb, self.node_name, err.message, "cordoned" if unschedulable else "schedulable",
+                                verb))
 
     def cordon(self, result):
         """state=cordon; returns whether the node was cordoned (not in check mode)."""
@@ -66,7 +97,7 @@ class Cordoner(object):
         result["cordoned_before"] = before
         started = self.clock()
         if not before:
-            self.patch(True)
+            self.patch(True, result)
             result["changed"] = True
         result["durations"]["cordon"] = round_seconds(self.clock() - started)
         result["node_left_cordoned"] = before if self.check_mode else True
@@ -87,7 +118,7 @@ class Cordoner(object):
                 "the container runtime on the node" % (self.node_name, node_is_ready(node)[1]))
         started = self.clock()
         if before:
-            self.patch(False)
+            self.patch(False, result)
             result["changed"] = True
             result["node_left_cordoned"] = True if self.check_mode else False
         result["durations"]["cordon"] = round_seconds(self.clock() - started)

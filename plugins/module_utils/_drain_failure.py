@@ -41,7 +41,7 @@ class FailureAccount(object):
     def error(self, err, cordoned_by_us):
         result = self.result
         result["changed"] = bool(result["changed"]) and not self.check_mode
-        tail = self._node_state(cordoned_by_us)
+        tail = self._node_state(cordoned_by_us, bool(err.details.get("node_state_unknown")))
         if tail and result["state"] == "drain":
             message = "%s. %s" % (err.message.rstrip("."), tail)
         else:
@@ -50,20 +50,31 @@ class FailureAccount(object):
         details.update(result)
         return NodeOpsError(message, **details)
 
-    def _node_state(self, cordoned_by_us):
-        """How the node is left, as the last sentence of the message (undoing the cordon if asked to)."""
+    def _node_state(self, cordoned_by_us, unknown=False):
+        """How the node is left, as the last sentence of the message (undoing the cordon if asked to).
+
+        ``unknown``: a cordon or uncordon got no answer and the node could not be read afterwards; the
+        error's message says so. A cordon that may have got through is undone with uncordon_on_failure.
+        """
         result = self.result
         if self.check_mode:
             return "Check mode: nothing was changed."
-        if cordoned_by_us and self.uncordon_on_failure:
+        may_have_cordoned = unknown and result["state"] != "uncordon"
+        if (cordoned_by_us or may_have_cordoned) and self.uncordon_on_failure:
             try:
                 self.uncordon()
             except Exception as undo:  # pylint: disable=broad-except
-                result["node_left_cordoned"] = True
-                return ("Uncordoning it again (uncordon_on_failure) failed: %s; the node is left cordoned."
-                        % describe_exception(undo))
+                if cordoned_by_us:
+                    result["node_left_cordoned"] = True
+                    return ("Uncordoning it again (uncordon_on_failure) failed: %s; the node is left cordoned."
+                            % describe_exception(undo))
+                result["node_left_cordoned"] = None
+                return "Uncordoning it (uncordon_on_failure) failed too: %s." % describe_exception(undo)
             result["node_left_cordoned"] = False
             return "The node was uncordoned again (uncordon_on_failure)."
+        if unknown:
+            result["node_left_cordoned"] = None
+            return "Nothing was evicted." if result["state"] == "drain" else None
         if cordoned_by_us:
             return ("The node is left cordoned: resolve the cause and run the drain again, or make it schedulable "
                     "with state=uncordon.")
