@@ -397,7 +397,8 @@ def readiness(node, row, now_text):
                                                                                  row.get("ready_message") or ""),
                              node, fix="look at the kubelet of node %s (journalctl -u kubelet)" % node, value=value))
     elif lease_age is None:
-        found.append(finding("node-ready", WARN, "Ready but its Lease in kube-node-lease could not be read", node,
+        found.append(finding("node-ready", WARN, "Ready, but no renewal of its Lease was read from kube-node-lease (the "
+                             "kubelet has not created its Lease yet, or the Leases could not be listed)", node,
                              value=value))
     elif lease_age > duration:
         found.append(finding("node-ready", ACTION, "Ready, but its Lease was last renewed %ds ago (longer than its %ds "

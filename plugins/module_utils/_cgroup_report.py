@@ -380,7 +380,11 @@ def rollback_outcome(steps):
     resources = node_result.get("resources") or []
     node = resources[0] if resources else None
     if not fresh_ready(node, steps.get("stale_heartbeat")):
-        problems.append("Node is not Ready with a fresh heartbeat (%s)" % node_status(node)["reason"])
+        if node is None and node_result.get("msg"):
+            # No Node read at all: the wait says why (a failed read is not a Node that does not exist).
+            problems.append("Node not proved Ready with a fresh heartbeat: %s" % node_result["msg"])
+        else:
+            problems.append("Node is not Ready with a fresh heartbeat (%s)" % node_status(node)["reason"])
     return {"files_restored": restored, "backups": backups, "healthy": not problems,
             "problems": problems, "uncordoned": False}
 

@@ -650,3 +650,57 @@ def test_the_wrapper_refuses_a_rule_without_an_action(tmp_path, capsys):
         through_proxy.main(["--kubeconfig", "k", "--rule", '{"method": "GET", "path": "x"}',
                             "--result", str(tmp_path / "r"), "--", "true"])
     assert "a rule is a JSON object with method, path, action" in capsys.readouterr().err
+
+
+BANNER_CLIENT = """
+import base64, sys, tempfile, time, urllib3, yaml
+config = yaml.safe_load(open(sys.argv[1]))
+cluster = config["clusters"][0]["cluster"]
+ca = tempfile.NamedTemporaryFile(suffix=".crt", delete=False)
+ca.write(base64.b64decode(cluster["certificate-authority-data"]))
+ca.close()
+http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca.name, retries=False)
+url = cluster["server"] + "/api/v1/nodes/w2"
+before = http.request("GET", url).status
+print("TASK [Read node w2 again] ***", flush=True)
+after = []
+for _ in range(100):  # the wrapper adds the rule once it has read the banner
+    after.append(http.request("GET", url).status)
+    if after[-1] == 503:
+        break
+    time.sleep(0.05)
+sys.exit(0 if before == 200 and after[-1] == 503 else 3)
+"""
+
+
+def test_a_rule_at_a_task_starts_when_the_command_prints_that_task_s_banner(api, tmp_path):
+    from faults import through_proxy
+
+    result_file = str(tmp_path / "result.json")
+    at_banner = json.dumps({"method": "GET", "path": "^/api/v1/nodes/w2$", "action": "503",
+                            "at_task": "Read node w2 again"})
+    never = json.dumps({"method": "GET", "path": "^/api/v1/nodes/w2$", "action": "500", "at_task": "Uncordon"})
+    rc = through_proxy.main(["--kubeconfig", write_source_kubeconfig(api, str(tmp_path)), "--rule", at_banner,
+                             "--rule", never, "--result", result_file, "--",
+                             sys.executable, "-c", BANNER_CLIENT, "{kubeconfig}"])
+    with open(result_file) as handle:
+        result = json.load(handle)
+    assert rc == 0 == result["rc"]
+    first, second = result["rules"]
+    assert first["at_task"] == "Read node w2 again" and first["applied"] == 1
+    assert first["matched"] >= 1 and result["statuses"]["200"] >= 1
+    assert second == dict(json.loads(never), matched=0, applied=0, never_added=True)
+    assert result["not_ran"] == ["Uncordon"]
+
+
+def test_run_command_merges_the_output_and_names_the_tasks_that_never_ran():
+    from faults.through_proxy import run_command
+
+    seen = []
+    script = "import sys; print('TASK [Drain node w1] ***'); print('oops', file=sys.stderr); sys.exit(4)"
+    rc, output, not_ran = run_command([sys.executable, "-c", script],
+                                      at_task={"Drain node": lambda: seen.append("drain"),
+                                               "Uncordon": lambda: seen.append("uncordon")})
+    assert rc == 4
+    assert "TASK [Drain node w1]" in output and "oops" in output
+    assert seen == ["drain"] and not_ran == ["Uncordon"]

@@ -6,9 +6,12 @@
 
 Every ``{kubeconfig}`` in the command becomes the path of the proxy's kubeconfig (the source kubeconfig's user,
 the proxy's own CA). A rule is a JSON object: ``method``, ``path`` and ``action`` as FaultProxy.add_rule takes
-them, and any of its options (``times``, ``every``, ``skip``, ``seconds``, ``query``, ``retry_after``). The
-command's output goes to this process's output. Once it ends, FILE receives, and the last line printed is, one
-JSON object: ``rc``, ``seconds``, ``rules`` (each with how many requests it matched and acted on), ``requests``
+them, and any of its options (``times``, ``every``, ``skip``, ``seconds``, ``query``, ``retry_after``). A rule
+with ``at_task`` (words of a task's name) is added only when the command prints the banner of that task
+(``TASK [...]``), before the task's module runs: faults from a step of the playbook on. The command's output
+(standard output and error, merged) goes to this process's output. Once it ends, FILE receives, and the last line printed is, one
+JSON object: ``rc``, ``seconds``, ``rules`` (each with how many requests it matched and acted on; a rule whose
+task never ran says ``never_added``), ``not_ran`` (the ``at_task`` words whose task never ran), ``requests``
 (per verb and resource), ``statuses`` (what the clients got). Exits with the command's exit code.
 
 Used by Molecule scenarios, where a playbook run as a command cannot hold the proxy in its own process.
@@ -19,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,6 +32,38 @@ if os.path.dirname(HERE) not in sys.path:
 from faults.proxy import FaultProxy  # noqa: E402
 
 RULE_KEYS = ("method", "path", "action")
+OWN_KEYS = RULE_KEYS + ("at_task",)
+
+
+def run_command(command, at_task=None, env=None, echo=None, timeout=None):
+    """Run ``command``, its output merged and read line by line; returns ``(rc, output, not_ran)``.
+
+    ``at_task`` maps words of a task's name to a function called once, when a line ``TASK [...]`` holding
+    those words is printed (ansible-playbook prints a task's banner before it runs the task's module);
+    ``not_ran`` lists the words whose task never ran. ``echo``: a file each line is written to as it comes.
+    ``timeout``: seconds, after which the command is killed.
+    """
+    pending = dict(at_task or {})
+    lines = []
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True)
+    watchdog = threading.Timer(timeout, proc.kill) if timeout else None
+    if watchdog:
+        watchdog.start()
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if echo is not None:
+                echo.write(line)
+                echo.flush()
+            if line.startswith("TASK ["):
+                for words in [w for w in pending if w in line]:
+                    pending.pop(words)()
+        rc = proc.wait()
+    finally:
+        if watchdog:
+            watchdog.cancel()
+    return rc, "".join(lines), sorted(pending)
 
 
 def parse_args(argv):
@@ -53,19 +89,33 @@ def run(args):
     proxy.start()
     try:
         rules = []
-        for spec in args.rule:
-            options = dict((key, value) for key, value in spec.items() if key not in RULE_KEYS)
+        triggers = {}
+
+        def add(spec):
+            options = dict((key, value) for key, value in spec.items() if key not in OWN_KEYS)
             rules.append((spec, proxy.add_rule(spec["method"], spec["path"], spec["action"], **options)))
+
+        for spec in args.rule:
+            if spec.get("at_task"):
+                triggers.setdefault(spec["at_task"], []).append(spec)
+            else:
+                add(spec)
+        at_task = dict((words, (lambda specs=specs: [add(spec) for spec in specs]))
+                       for words, specs in triggers.items())
         kubeconfig = proxy.write_kubeconfig()
         command = [word.replace("{kubeconfig}", kubeconfig) for word in args.command]
         started = time.monotonic()
-        rc = subprocess.call(command)
+        rc, _, not_ran = run_command(command, at_task=at_task, echo=sys.stdout)
         seconds = round(time.monotonic() - started, 1)
         proxy.settle()
+        added = [spec for spec, _ in rules]
         return {
             "rc": rc,
             "seconds": seconds,
-            "rules": [dict(spec, matched=rule.matched, applied=rule.applied) for spec, rule in rules],
+            "rules": ([dict(spec, matched=rule.matched, applied=rule.applied) for spec, rule in rules]
+                      + [dict(spec, matched=0, applied=0, never_added=True) for spec in args.rule
+                         if spec not in added]),
+            "not_ran": not_ran,
             "requests": dict(sorted(proxy.counts().items())),
             "statuses": dict((str(key), value) for key, value in sorted(proxy.statuses().items(), key=str)),
         }

@@ -1,4 +1,5 @@
-"""A rolling operation under API faults: the cgroup driver migration of one lab worker through the fault proxy.
+"""Rolling operations under API faults: the cgroup driver migration of one lab worker through the fault proxy,
+and NodeLocal DNSCache's first cluster write refused.
 
 The drain's faults are tried in test_drain_faults_lab.py; this file puts the same proxy (tests/faults/proxy.py)
 between the whole migration playbook and the lab's kube-apiserver (``-e nodeops_kubeconfig=<the proxy's
@@ -11,16 +12,21 @@ kubeconfig>``; the kubelets keep talking to the API server directly) and checks 
   the node; and a rerun without the fault converges (rc 0, node on systemd and schedulable, no progress
   record left).
 
+Faults can start at a chosen step: ``Migration.run(at_task=...)`` adds a rule when ansible-playbook prints the
+banner of a task, before the task's module runs.
+
 The lab's workers start on cgroupfs and a migration leaves a node on systemd, so the cases run in this
-order on fresh workers: the ConfigMap write refused (lab-worker1, nothing changes), slow reads (lab-worker1,
-completes), the node writes after the cordon refused (lab-worker2, fails after the drain, then a rerun).
-Each case adds a row to a fault table of its own (.cache/faults/rolling-faults.json). Lab time: about
-six to eight minutes. The module's teardown moves the seed workloads off lab-worker1 again.
+order on fresh workers: the ConfigMap write refused (lab-worker1, nothing changes); the Node's reads refused
+from the verify on, through the rollback (lab-worker1, fails; the rollback restores cgroupfs), then the rerun
+through two refused reads and a lost uncordon answer (completes); the node writes after the cordon refused
+(lab-worker2, fails after the drain, then a rerun); then NodeLocal DNSCache over every node with the write of its
+first object refused (stops before the first node, nothing written). Each case adds a row to a fault table of its own
+(.cache/faults/rolling-faults.json). Lab time: about eight to ten minutes. The module's teardown moves the seed
+workloads off lab-worker1 again.
 """
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +41,7 @@ if os.path.join(REPO_ROOT, "tests") not in sys.path:
 
 from faults.proxy import FaultProxy  # noqa: E402
 from faults.table import DEFAULT_REPORT, Recorder  # noqa: E402
+from faults.through_proxy import run_command  # noqa: E402
 
 ANSIBLE_PLAYBOOK = os.path.join(REPO_ROOT, ".venv", "bin", "ansible-playbook")
 COLLECTIONS = os.path.join(REPO_ROOT, ".cache", "collections")
@@ -48,40 +55,44 @@ def node_path(name):
     return r"^/api/v1/nodes/%s$" % name
 
 
-class Migration(object):
-    """One run of the migration playbook on one node through the proxy, and what it left."""
+class PlaybookRun(object):
+    """One ansible-playbook run of a playbook of the collection, through the proxy or not."""
 
-    def __init__(self, cluster, proxy, node, state_dir):
+    playbook = None
+    operation = None
+
+    def __init__(self, cluster, proxy, state_dir, node=None):
         self.cluster = cluster
         self.proxy = proxy
         self.node = node
-        self.container = cluster.container_of(node)
-        self.report_path = os.path.join(state_dir, "report-%s-%d.json" % (node, time.time_ns()))
+        self.report_path = os.path.join(state_dir, "report-%s-%d.json" % (node or "cluster", time.time_ns()))
         self.rc = None
         self.output = ""
         self.seconds = None
 
-    def run(self, through_proxy=True):
-        extra = {
-            "cgroup_driver_hosts": self.node,
-            "cgroup_driver_report_path": self.report_path,
-            # The lab's seed has a pod with an emptyDir and a bare pod (tests/lab/seeds/cluster.yaml).
-            "node_maintenance_delete_emptydir_data": True,
-            "node_maintenance_force": True,
-        }
+    def extra_vars(self):
+        return {}
+
+    def run(self, through_proxy=True, at_task=None, **more):
+        """Run the playbook; ``at_task`` maps words of a task's name to a function called (once) when
+        ansible-playbook prints that task's banner, before the task's module runs: faults from a step on."""
+        extra = self.extra_vars()
+        extra.update(more)
         if through_proxy:
             extra["nodeops_kubeconfig"] = self.proxy.kubeconfig
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
                    CONTAINERS_CONF=self.cluster.paths.containers_conf, ANSIBLE_LOCALHOST_WARNING="0")
         started = time.monotonic()
-        proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", self.cluster.paths.inventory, PLAYBOOK,
-                               "-e", json.dumps(extra)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=1200, check=False)
+        self.rc, self.output, not_ran = run_command(
+            [ANSIBLE_PLAYBOOK, "-i", self.cluster.paths.inventory, self.playbook, "-e", json.dumps(extra)],
+            at_task=at_task, env=env, timeout=1200)
         self.seconds = time.monotonic() - started
-        self.rc, self.output = proc.returncode, proc.stdout
+        assert not not_ran, "no task named %s ran: %s" % (not_ran, self.output[-3000:])
         return self
 
-    # -- what the run reported -------------------------------------------------------------------
+    def flat_output(self):
+        """The output with every run of white space made one space (Ansible wraps warnings over lines)."""
+        return " ".join(self.output.split())
 
     def report(self):
         if not os.path.exists(self.report_path):
@@ -93,6 +104,26 @@ class Migration(object):
         report = self.report() or {}
         found = [n for n in report.get("nodes", []) if n.get("node") == self.node]
         return found[0] if found else None
+
+
+class Migration(PlaybookRun):
+    """One run of the migration playbook on one node through the proxy, and what it left."""
+
+    playbook = PLAYBOOK
+
+    def __init__(self, cluster, proxy, node, state_dir):
+        super(Migration, self).__init__(cluster, proxy, state_dir, node)
+        self.container = cluster.container_of(node)
+        self.operation = "migrate_cgroup_driver.yml, node %s (ansible-playbook)" % node
+
+    def extra_vars(self):
+        return {
+            "cgroup_driver_hosts": self.node,
+            "cgroup_driver_report_path": self.report_path,
+            # The lab's seed has a pod with an emptyDir and a bare pod (tests/lab/seeds/cluster.yaml).
+            "node_maintenance_delete_emptydir_data": True,
+            "node_maintenance_force": True,
+        }
 
     # -- what the node is ------------------------------------------------------------------------
 
@@ -162,7 +193,7 @@ def record(table, request, ident, description, migration, rules):
     return table.add(dict(
         fault=ident,
         fault_description=description,
-        operation="migrate_cgroup_driver.yml, node %s (ansible-playbook)" % migration.node,
+        operation=migration.operation,
         outcome="completed" if migration.rc == 0 else "failed",
         rc=migration.rc,
         seconds=round(migration.seconds, 1),
@@ -183,7 +214,7 @@ def record(table, request, ident, description, migration, rules):
 def stop_message(output):
     """The message of the task that stopped the run (its ``msg``), when the run has no report entry."""
     for line in output.splitlines():
-        if "FAILED!" in line and "migration stopped" in line:
+        if "FAILED!" in line and " stopped " in line:
             try:
                 return json.loads(line.split("=>", 1)[1]).get("msg", "")
             except ValueError:
@@ -259,11 +290,57 @@ def test_the_configmap_write_refused_changes_nothing(cluster, rolling, fault_tab
     assert not migration.exists(PROGRESS_RECORD)
 
 
-def test_slow_reads_complete(cluster, rolling, fault_table, request):
-    migration = migrate_under(cluster, rolling, fault_table, request, W1, "slow-node-reads",
-                              "every read of the Node answered 1 s late",
-                              ("GET", node_path(W1), "delay", {"seconds": 1}))
-    check_completed(migration)
+VERIFY_WAIT = "Wait until the Node is Ready with a fresh kubelet heartbeat"
+UNCORDON = "Wait until Ready, then uncordon node"
+
+
+def test_node_reads_refused_through_the_rollback_then_a_rerun_through_transient_faults_converges(
+        cluster, rolling, fault_table, request):
+    """From the verify's wait on, the API server answers every read of the Node 503: the verify times out,
+    the rollback restores the node's files and restarts its services, but cannot prove it Ready either. The
+    account must say so (rolled back, not proved healthy, left cordoned, progress record kept). The rerun
+    then goes through the faults a run must complete through: two reads of the Node answered 503 in its
+    verify's wait, and the uncordon's answer lost (the API server applied it, the connection was reset)."""
+    proxy, state_dir = rolling
+    migration = Migration(cluster, proxy, W1, state_dir)
+    fresh_worker(migration)
+    proxy.clear()
+    outage = []
+
+    def api_gone_for_the_node():
+        outage.append(proxy.add_rule("GET", node_path(W1), "503"))
+
+    migration.run(at_task={VERIFY_WAIT: api_gone_for_the_node}, cgroup_driver_node_ready_timeout=30)
+    record(fault_table, request, "503-node-reads-from-verify", "from the verify's wait on, every read of the "
+           "Node answered 503 (wait timeouts 30 s)", migration, outage)
+    assert outage and outage[0].applied > 2, outage
+    entry = check_account(migration)
+    assert entry["action"] == "failed", entry  # rolled back, but not proved healthy
+    assert "ROLLBACK DID NOT RESTORE A HEALTHY NODE" in entry["reason"], entry["reason"]
+    assert VERIFY_WAIT in entry["details"]["failed_step"], entry["details"]
+    assert migration.kubelet_driver() == "cgroupfs"  # the files are restored
+    assert migration.cordoned()
+    assert migration.exists(PROGRESS_RECORD), "no progress record left for the rerun"
+
+    proxy.clear()
+    transient = []
+
+    def two_reads_refused():
+        transient.append(proxy.add_rule("GET", node_path(W1), "503", times=2))
+
+    def uncordon_answer_lost():
+        transient.append(proxy.add_rule("PATCH", node_path(W1), "reset-after-upstream", times=1))
+
+    rerun = Migration(cluster, proxy, W1, state_dir)
+    rerun.run(at_task={VERIFY_WAIT: two_reads_refused, UNCORDON: uncordon_answer_lost})
+    record(fault_table, request, "503-reads-and-lost-uncordon", "the rerun: two reads of the Node answered 503 "
+           "in the verify's wait, the uncordon's answer lost (reset after the API server applied it)",
+           rerun, transient)
+    assert len(transient) == 2 and all(rule.applied for rule in transient), transient
+    check_completed(rerun)
+    # (a warning may be wrapped over lines)
+    assert "the answer to the uncordon of node \"%s\" was lost" % W1 in rerun.flat_output(), rerun.output[-4000:]
+    assert (rerun.entry() or {}).get("action") == "changed", rerun.report()
 
 
 def test_node_writes_refused_after_the_cordon_then_a_rerun_converges(cluster, rolling, fault_table, request):
@@ -277,3 +354,50 @@ def test_node_writes_refused_after_the_cordon_then_a_rerun_converges(cluster, ro
     rerun = Migration(cluster, proxy, W2, state_dir).run(through_proxy=False)
     check_completed(rerun)
     assert not cluster.unschedulable(CP)
+
+
+# ---------------------------------------------------------------- NodeLocal DNSCache
+
+NODELOCALDNS = os.path.join(REPO_ROOT, "playbooks", "nodelocaldns.yml")
+UPSTREAM_SERVICE = r"^/api/v1/namespaces/kube-system/services/kube-dns-upstream$"
+
+
+class NodeLocalDNS(PlaybookRun):
+    playbook = NODELOCALDNS
+    operation = "nodelocaldns.yml, all nodes (ansible-playbook)"
+
+    def extra_vars(self):
+        return {"nodelocaldns_report_path": self.report_path,
+                "node_maintenance_delete_emptydir_data": True, "node_maintenance_force": True}
+
+
+def kubelet_files(cluster):
+    return dict((name, cluster.podman.exec(cluster.container_of(name), "cat", KUBELET_CONFIG, timeout=60).stdout)
+                for name in (CP, W1, W2))
+
+
+def test_nodelocaldns_stops_before_the_first_node_when_its_first_object_is_refused(
+        cluster, rolling, fault_table, request):
+    """The cluster's objects are written before any node; the first write refused (the upstream Service's
+    server-side apply answered 503) must stop the run with the step, the cause, and the account that no node
+    was changed and nothing was written."""
+    proxy, state_dir = rolling
+    proxy.clear()
+    refused = proxy.add_rule("PATCH", UPSTREAM_SERVICE, "503")
+    files_before = kubelet_files(cluster)
+    run = NodeLocalDNS(cluster, proxy, state_dir).run()
+    record(fault_table, request, "503-nodelocaldns-first-object", "every write of the upstream Service "
+           "(kube-dns-upstream) answered 503", run, [refused])
+    assert refused.applied >= 1, refused
+    assert run.rc != 0 and "Traceback" not in run.output and "MODULE FAILURE" not in run.output, run.output[-6000:]
+    flat = run.flat_output()
+    assert "NodeLocal DNSCache stopped before the first node, so no node was changed" in flat, run.output[-4000:]
+    assert "Written by this run before that: nothing." in flat, run.output[-4000:]
+    assert "503" in flat or "Service Unavailable" in flat or "unavailable" in flat, run.output[-4000:]
+    assert "Drain node" not in run.output
+    assert kubelet_files(cluster) == files_before
+    for name in (CP, W1, W2):
+        assert not cluster.unschedulable(name), name
+    for kind, name in (("daemonset", "node-local-dns"), ("service", "kube-dns-upstream")):
+        assert cluster.kubectl("-n", "kube-system", "get", kind, name, "--ignore-not-found", "-o", "name") == "", \
+            "%s %s exists after a run that says it wrote nothing" % (kind, name)

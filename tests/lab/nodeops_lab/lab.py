@@ -454,10 +454,20 @@ def node_ready(node):
 
 
 def wait_nodes_ready(kubectl, kubeconfig, names, timeout=240):
+    """Wait until each node is Ready and its kubelet has renewed its Lease in kube-node-lease.
+
+    A kubelet that has just joined reports Ready a moment before it creates its Lease; a lab handed over
+    in that moment looks like a node whose kubelet stopped renewing (the audit warns about it)."""
     deadline = time.time() + timeout
     while True:
         states = {n["metadata"]["name"]: node_ready(n)
                   for n in kubectl_json(kubectl, kubeconfig, "get", "nodes")["items"]}
+        renewed = {(lease.get("metadata") or {}).get("name") for lease in kubectl_json(
+            kubectl, kubeconfig, "get", "leases", "-n", "kube-node-lease")["items"]
+            if (lease.get("spec") or {}).get("renewTime")}
+        for name in names:
+            if states.get(name) == "True" and name not in renewed:
+                states[name] = "True, no Lease renewed yet"
         pending = [n for n in names if states.get(n) != "True"]
         if not pending:
             return states

@@ -183,6 +183,20 @@ def test_rollback_outcome_lists_every_problem():
     assert out["healthy"] is False and len(out["problems"]) == 6
 
 
+def test_rollback_outcome_says_why_no_node_was_read_instead_of_calling_it_missing():
+    steps = {
+        "runtime": "containerd", "runtime_answer": {"rc": 0}, "healthz": {"status": 200},
+        "node": {"failed": True, "resources": [],
+                 "msg": 'node "w1" did not become Ready within 30 s: the last read failed: read node "w1": the API '
+                        "server is unavailable"},
+        "stale_heartbeat": "t1",
+    }
+    out = report.rollback_outcome(steps)
+    assert out["problems"] == ['Node not proved Ready with a fresh heartbeat: node "w1" did not become Ready within '
+                               '30 s: the last read failed: read node "w1": the API server is unavailable']
+    assert "does not exist" not in out["problems"][0]
+
+
 def test_node_entry_has_the_shared_shape_with_the_migration_in_details():
     entry = report.node_entry({
         "node": "w1", "host": "w1", "result": "migrated", "message": "ok", "plan": {"cordoned_before": False},
