@@ -250,7 +250,7 @@ node_left_cordoned:
     - Whether the node is unschedulable when the module ends. On failure this tells whether the node was left
       cordoned or uncordoned again (O(uncordon_on_failure)). In check mode, the node's unchanged state.
     - A cordon or uncordon that got no answer (connection reset or refused, read timeout) is judged by a read of
-      the node afterwards: if the node is as asked, the patch got through and a warning in RV(drain_warnings)
+      the node afterwards. If the node is as asked, the patch got through and a warning in RV(drain_warnings)
       says its answer was lost. Null when that read failed too, so that nobody knows.
   returned: always
   type: bool

@@ -11,7 +11,8 @@ with ``at_task`` (words of a task's name) is added only when the command prints 
 (``TASK [...]``), before the task's module runs: faults from a step of the playbook on. The command's output
 (standard output and error, merged) goes to this process's output. Once it ends, FILE receives, and the last line printed is, one
 JSON object: ``rc``, ``seconds``, ``rules`` (each with how many requests it matched and acted on; a rule whose
-task never ran says ``never_added``), ``not_ran`` (the ``at_task`` words whose task never ran), ``requests``
+task never ran says ``never_added``), ``not_ran`` (the ``at_task`` words whose task never ran), ``traceback``
+(whether the output holds a Python traceback), ``requests``
 (per verb and resource), ``statuses`` (what the clients got). Exits with the command's exit code.
 
 Used by Molecule scenarios, where a playbook run as a command cannot hold the proxy in its own process.
@@ -105,10 +106,10 @@ def run(args):
         kubeconfig = proxy.write_kubeconfig()
         command = [word.replace("{kubeconfig}", kubeconfig) for word in args.command]
         started = time.monotonic()
-        rc, _, not_ran = run_command(command, at_task=at_task, echo=sys.stdout)
+        rc, output, not_ran = run_command(command, at_task=at_task, echo=sys.stdout)
         seconds = round(time.monotonic() - started, 1)
         proxy.settle()
-        added = [spec for spec, _ in rules]
+        added = [pair[0] for pair in rules]
         return {
             "rc": rc,
             "seconds": seconds,
@@ -116,6 +117,7 @@ def run(args):
                       + [dict(spec, matched=0, applied=0, never_added=True) for spec in args.rule
                          if spec not in added]),
             "not_ran": not_ran,
+            "traceback": "Traceback (most recent call last)" in output,
             "requests": dict(sorted(proxy.counts().items())),
             "statuses": dict((str(key), value) for key, value in sorted(proxy.statuses().items(), key=str)),
         }
