@@ -612,16 +612,21 @@ def test_the_kubernetes_client_retries_only_reads_and_only_with_retry_after_or_a
 
 # ---------------------------------------------------------------- the command-line wrapper
 
-# A client run as the wrapper's command: two GETs of a Node through the kubeconfig it is given.
-CLIENT = r"""
-import base64, sys, tempfile, urllib3, yaml
+# Clients run as the wrapper's command, through the kubeconfig it is given: an HTTP pool on its CA and
+# ``url``, the Node w2.
+CLIENT_SETUP = r"""
+import base64, sys, tempfile, time, urllib3, yaml
 config = yaml.safe_load(open(sys.argv[1]))
 cluster = config["clusters"][0]["cluster"]
 ca = tempfile.NamedTemporaryFile(suffix=".crt", delete=False)
 ca.write(base64.b64decode(cluster["certificate-authority-data"]))
 ca.close()
 http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca.name, retries=False)
-statuses = [http.request("GET", cluster["server"] + "/api/v1/nodes/w2").status for _ in range(2)]
+url = cluster["server"] + "/api/v1/nodes/w2"
+"""
+# two GETs of the Node
+CLIENT = CLIENT_SETUP + r"""
+statuses = [http.request("GET", url).status for _ in range(2)]
 sys.exit(0 if statuses == [503, 200] else 3)
 """
 
@@ -652,15 +657,8 @@ def test_the_wrapper_refuses_a_rule_without_an_action(tmp_path, capsys):
     assert "a rule is a JSON object with method, path, action" in capsys.readouterr().err
 
 
-BANNER_CLIENT = """
-import base64, sys, tempfile, time, urllib3, yaml
-config = yaml.safe_load(open(sys.argv[1]))
-cluster = config["clusters"][0]["cluster"]
-ca = tempfile.NamedTemporaryFile(suffix=".crt", delete=False)
-ca.write(base64.b64decode(cluster["certificate-authority-data"]))
-ca.close()
-http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca.name, retries=False)
-url = cluster["server"] + "/api/v1/nodes/w2"
+# a GET, a task's banner, then GETs until one is refused
+BANNER_CLIENT = CLIENT_SETUP + r"""
 before = http.request("GET", url).status
 print("TASK [Read node w2 again] ***", flush=True)
 after = []
