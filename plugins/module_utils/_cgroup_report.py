@@ -446,8 +446,12 @@ def _entry_backups(data, plan_, progress_):
 
 
 def _left_cordoned(data, plan_):
+    """False once uncordoned; what a failed uncordon left (None: nobody knows); what the drain left; the plan's."""
     if data.get("uncordoned"):
         return False
+    uncordon = _dict(data.get("uncordon_result"))
+    if "node_left_cordoned" in uncordon:
+        return None if uncordon["node_left_cordoned"] is None else bool(uncordon["node_left_cordoned"])
     drain = _dict(data.get("drain_result"))
     if drain.get("node_left_cordoned") is not None:
         return bool(drain["node_left_cordoned"])
@@ -466,7 +470,8 @@ def node_entry(data):
     """One node's report entry, in the shape every operation shares (see ``_report.node_entry``).
 
     ``data`` keys: node, host, result (one of RESULTS), message, check_mode, plan, facts_before,
-    facts_after, marks, drain_result, kubelet_edit, runtime_edit, rollback, uncordoned, failed_step,
+    facts_after, marks, drain_result, kubelet_edit, runtime_edit, rollback, uncordoned, uncordon_result (the result of
+    a failed uncordon, else empty), failed_step,
     progress (the node's progress record as last known, ``{"path", "kept", "record"}``).
     The drivers before and after, the drain, the detailed steps and the rollback are in ``details``; so are
     ``resumed`` (the interrupted run this one resumed) and ``progress_record``. The backups are those of this

@@ -197,6 +197,17 @@ def test_rollback_outcome_says_why_no_node_was_read_instead_of_calling_it_missin
     assert "does not exist" not in out["problems"][0]
 
 
+@pytest.mark.parametrize("left, expected", [(None, None), (True, True), (False, False)])
+def test_a_failed_uncordon_tells_whether_the_node_is_left_cordoned(left, expected):
+    # null: the uncordon got no answer and the node could not be read afterwards, so nobody knows
+    entry = report.node_entry({
+        "node": "w1", "host": "w1", "result": "failed", "message": "uncordon failed", "plan": {"cordoned_before": False},
+        "drain_result": {"node_left_cordoned": True},
+        "uncordon_result": {"failed": True, "node_left_cordoned": left},
+    })
+    assert entry["left_as_is"]["cordoned"] is expected
+
+
 def test_node_entry_has_the_shared_shape_with_the_migration_in_details():
     entry = report.node_entry({
         "node": "w1", "host": "w1", "result": "migrated", "message": "ok", "plan": {"cordoned_before": False},
