@@ -129,4 +129,9 @@ notes:
   - Set them once for a play with C(module_defaults) and the group C(group/nodeops.kubernetes.k8s). That
     group extends C(group/kubernetes.core.k8s), so the same defaults also reach the C(kubernetes.core)
     modules of the play.
+  - Every request to the API server gets at most 10 seconds to connect and 60 seconds for its answer
+    (less where a wait or a drain has less time left); a request that gets no answer in that time fails
+    the task with an error naming the API server, instead of holding it forever. Reads the API server did
+    not answer are not sent again by the HTTP library with the whole timeout each time; the modules that
+    wait or drain read again themselves within their own timeout.
 """

@@ -19,7 +19,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._drain_options 
 )
 
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
-REQUEST_TIMEOUT = (10, 60)
+REQUEST_TIMEOUT = _k8s.REQUEST_TIMEOUT
 # Within a drain, a request gets no more than the time left until the drain's deadline, but at least this.
 REQUEST_TIMEOUT_FLOOR = 2
 # A read (GET) that cannot reach the API server is tried again for this long: the API server of a
@@ -100,18 +100,24 @@ class KubernetesDrainClient(object):
         self._api = api
         self._params = params or {}
         self._time_left = None
+        self._longest = None
 
-    def limit_requests(self, time_left):
+    def limit_requests(self, time_left, longest=None):
         """Bound each request by ``time_left()`` seconds (at least REQUEST_TIMEOUT_FLOOR); None lifts the bound.
 
         A drain sets this for its duration, so that a request in flight cannot carry it past its timeout.
+        ``longest`` (seconds) also caps each request below the time left: a wait that polls gives one
+        request that gets no answer that long, then tries again, instead of spending all its time on it.
         """
         self._time_left = time_left
+        self._longest = longest
 
     def _left(self):
         return self._time_left() if self._time_left else None
 
     def _request_timeout(self, left):
+        if self._longest is not None:
+            left = self._longest if left is None else min(left, self._longest)
         if left is None or left >= REQUEST_TIMEOUT[1]:
             return REQUEST_TIMEOUT
         return max(REQUEST_TIMEOUT_FLOOR, left)
@@ -258,9 +264,10 @@ class KubernetesDrainClient(object):
 def make_client(params, concurrency=DEFAULT_MAX_CONCURRENT_EVICTIONS):
     """A :class:`KubernetesDrainClient` for the module's connection options.
 
-    The HTTP connection pool is sized for ``concurrency`` parallel requests.
+    The HTTP connection pool is sized for ``concurrency`` parallel requests. A request without an answer is
+    not sent again by urllib3: the client bounds each request by the time left and tries reads again itself.
     """
-    configuration = _k8s.build_configuration(params)
+    configuration = _k8s.without_read_retries(_k8s.build_configuration(params))
     configuration.connection_pool_maxsize = max(getattr(configuration, "connection_pool_maxsize", 0) or 0,
                                                 concurrency + 4)
     return KubernetesDrainClient(_k8s.new_api_client(configuration, params), params)

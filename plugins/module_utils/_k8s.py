@@ -26,7 +26,7 @@ try:
     from kubernetes.client.exceptions import ApiException
     from kubernetes.config.config_exception import ConfigException
     from urllib3.exceptions import HTTPError as Urllib3HTTPError
-    from urllib3.util import make_headers
+    from urllib3.util import Retry, make_headers
 
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
@@ -97,6 +97,14 @@ def _connection_target(params):
     if params.get("kubeconfig"):
         return "kubeconfig %s" % params["kubeconfig"]
     return "the default kubeconfig"
+
+
+def _api_server_named(params):
+    """The API server a failed request went to, in words that survive Ansible's output: the kubeconfig
+    option is no_log (it may be a dictionary with keys), so its path would be printed as ********."""
+    if params.get("kubeconfig") and not params.get("host"):
+        return "the API server of the kubeconfig option"
+    return _connection_target(params)
 
 
 def _load_kubeconfig(params, configuration):
@@ -204,9 +212,48 @@ def impersonation_headers(params):
     return headers
 
 
+# (connect, read) seconds of a request whose caller sets no timeout of its own. Without it, a request the
+# API server (or a proxy or load balancer in front of it) accepts but never answers holds the task, and the
+# rollout, forever. One minute is far longer than any answer of a healthy API server to the calls here.
+REQUEST_TIMEOUT = (10, 60)
+
+
+def with_default_timeout(rest_client, timeout=None):
+    """Give every request of ``rest_client`` (the ApiClient's REST layer) ``timeout`` (by default
+    :data:`REQUEST_TIMEOUT`) unless it sets one.
+
+    Both generations of the client send every call through ``rest_client.request(..., _request_timeout=...)``
+    (the older one from its GET, POST... methods, by ``self.request``), so the instance's own ``request`` is
+    the one place where a call without a timeout can be given one. Returns ``rest_client``.
+    """
+    send = rest_client.request
+    timeout = timeout or REQUEST_TIMEOUT
+
+    def request(*args, **kwargs):
+        if not kwargs.get("_request_timeout"):
+            kwargs["_request_timeout"] = timeout
+        return send(*args, **kwargs)
+
+    rest_client.request = request
+    return rest_client
+
+
+def without_read_retries(configuration):
+    """Make the client raise at once when a request got no answer (a read timeout, a connection reset).
+
+    urllib3 by default sends such a GET again three times, each time with the whole timeout: a client that
+    bounds each request by a deadline and tries reads again itself (the drain client) would overrun its
+    deadline fourfold. Connection errors are still tried again (they fail fast). Returns ``configuration``.
+    """
+    configuration.retries = Retry(total=3, read=False)
+    return configuration
+
+
 def new_api_client(configuration, params):
-    """A ``kubernetes.client.ApiClient`` for a configuration, with the impersonation headers of ``params``."""
+    """A ``kubernetes.client.ApiClient`` for a configuration, with the impersonation headers of ``params``
+    and :data:`REQUEST_TIMEOUT` for every request that sets no timeout of its own."""
     api_client = k8s_client.ApiClient(configuration)
+    with_default_timeout(api_client.rest_client)
     for name, value in impersonation_headers(params).items():
         api_client.set_default_header(name, value)
     return api_client
@@ -245,7 +292,7 @@ def api_error_reason(exc):
 
 def raise_for_api_error(exc, action, params=None):
     """Turn a client exception into a :class:`NodeOpsError` naming the action, the cause and the fix."""
-    target = _connection_target(params or {})
+    target = _api_server_named(params or {})
     if isinstance(exc, ApiException):
         status = getattr(exc, "status", None)
         message = api_error_message(exc)

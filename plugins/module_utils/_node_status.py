@@ -99,6 +99,10 @@ def unmet(summary, fresh_after=None, runtime_prefix=None, heartbeat_after=None):
 # refuses users it will accept once its authorizer has loaded the RBAC bindings; a user who really lacks
 # the permission gets the refusal in the message when the wait times out.
 TRANSIENT_STATUSES = (401, 403, 429, 500, 502, 503, 504)
+# The longest a wait gives one read of the Node: a request that got no answer by then (held by an
+# overloaded API server or a proxy) is given up and read again, as long as the wait's time lasts.
+# Any healthy API server answers the GET of one Node in well under a second.
+READ_REQUEST_SECONDS = 15
 
 
 def transient(err):
@@ -109,7 +113,8 @@ def transient(err):
 
 class NodeStatusWait(object):
     """Read one Node through a client with ``get_node(name)`` (a dict, or None when it does not exist)
-    and, if it has one, ``limit_requests(time_left)`` (which bounds each request by the time left)."""
+    and, if it has one, ``limit_requests(time_left, longest)`` (which bounds each request by the time left,
+    and by ``longest`` seconds)."""
 
     def __init__(self, client, clock=time.monotonic, sleep=time.sleep):
         self._client = client
@@ -130,7 +135,7 @@ class NodeStatusWait(object):
         """
         started = self._clock()
         if hasattr(self._client, "limit_requests"):
-            self._client.limit_requests(lambda: started + timeout - self._clock())
+            self._client.limit_requests(lambda: started + timeout - self._clock(), READ_REQUEST_SECONDS)
         node, summary = None, summarize(None)
         while True:
             try:

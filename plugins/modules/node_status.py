@@ -44,6 +44,8 @@ options:
   wait_timeout:
     description:
       - Seconds to wait with O(wait=true).
+      - No read outlasts it, and none is given more than 15 seconds, so a read the API server (or a proxy in
+        front of it) never answers is given up and made again while the wait lasts.
     type: int
     default: 120
   wait_sleep:

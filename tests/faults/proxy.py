@@ -466,6 +466,11 @@ class FaultProxy(object):
             self._rules.append(rule)
         return rule
 
+    def retire(self, rule):
+        """End a rule from now on (its counters stay): a fault that lasts from one step to another."""
+        with self._lock:
+            rule.times = rule.applied
+
     def clear(self):
         """Remove every rule and forget the recorded requests."""
         with self._lock:

@@ -366,6 +366,16 @@ def test_a_timeout_holds_the_request_until_the_client_gives_up(api, proxy):
     assert proxy.records[0].outcome == "held until the client gave up"
 
 
+def test_a_retired_rule_lets_the_next_requests_through_and_keeps_its_counts(api, proxy):
+    rule = proxy.add_rule("GET", r"^/api/v1/nodes/x$", "503")
+    assert get(proxy, "/api/v1/nodes/x").status == 503
+    assert get(proxy, "/api/v1/nodes/x").status == 503
+    proxy.retire(rule)
+    assert get(proxy, "/api/v1/nodes/x").status == 200
+    assert (rule.matched, rule.applied) == (3, 2)
+    assert proxy.rules == [rule]
+
+
 def test_a_timeout_with_seconds_resets_the_connection_then(api, proxy):
     proxy.add_rule("GET", None, "timeout", seconds=0.4)
     started = time.monotonic()

@@ -1,5 +1,5 @@
 """Rolling operations under API faults: the cgroup driver migration of one lab worker through the fault proxy,
-and NodeLocal DNSCache's first cluster write refused.
+NodeLocal DNSCache's first cluster write refused, and its rolling part on one worker under held requests.
 
 The drain's faults are tried in test_drain_faults_lab.py; this file puts the same proxy (tests/faults/proxy.py)
 between the whole migration playbook and the lab's kube-apiserver (``-e nodeops_kubeconfig=<the proxy's
@@ -20,9 +20,11 @@ order on fresh workers: the ConfigMap write refused (lab-worker1, nothing change
 from the verify on, through the rollback (lab-worker1, fails; the rollback restores cgroupfs), then the rerun
 through two refused reads and a lost uncordon answer (completes); the node writes after the cordon refused
 (lab-worker2, fails after the drain, then a rerun); then NodeLocal DNSCache over every node with the write of its
-first object refused (stops before the first node, nothing written). Each case adds a row to a fault table of its own
-(.cache/faults/rolling-faults.json). Lab time: about eight to ten minutes. The module's teardown moves the seed
-workloads off lab-worker1 again.
+first object refused (stops before the first node, nothing written); then its rolling part on lab-worker1 (its
+kubelet pointed at the cache) with every read of the Node held without an answer from the wait after the kubelet
+restart until the rollback (fails on its own time, rolled back), and with one read held (completes). Each case
+adds a row to a fault table of its own (.cache/faults/rolling-faults.json). Lab time: about five to ten minutes.
+The cache is removed after its cases, and the module's teardown moves the seed workloads off lab-worker1 again.
 """
 
 import json
@@ -363,12 +365,20 @@ UPSTREAM_SERVICE = r"^/api/v1/namespaces/kube-system/services/kube-dns-upstream$
 
 
 class NodeLocalDNS(PlaybookRun):
+    """A run over every node, or (``node``) the rolling part on that node alone, its kubelet pointed at the cache."""
+
     playbook = NODELOCALDNS
-    operation = "nodelocaldns.yml, all nodes (ansible-playbook)"
+
+    def __init__(self, cluster, proxy, state_dir, node=None):
+        super(NodeLocalDNS, self).__init__(cluster, proxy, state_dir, node)
+        self.operation = "nodelocaldns.yml, %s (ansible-playbook)" % ("node %s" % node if node else "all nodes")
 
     def extra_vars(self):
-        return {"nodelocaldns_report_path": self.report_path,
-                "node_maintenance_delete_emptydir_data": True, "node_maintenance_force": True}
+        extra = {"nodelocaldns_report_path": self.report_path,
+                 "node_maintenance_delete_emptydir_data": True, "node_maintenance_force": True}
+        if self.node:
+            extra.update(nodelocaldns_hosts=self.node, nodelocaldns_kubelet_cluster_dns="always")
+        return extra
 
 
 def kubelet_files(cluster):
@@ -401,3 +411,90 @@ def test_nodelocaldns_stops_before_the_first_node_when_its_first_object_is_refus
     for kind, name in (("daemonset", "node-local-dns"), ("service", "kube-dns-upstream")):
         assert cluster.kubectl("-n", "kube-system", "get", kind, name, "--ignore-not-found", "-o", "name") == "", \
             "%s %s exists after a run that says it wrote nothing" % (kind, name)
+
+
+# The rolling part: lab-worker1 alone, its kubelet pointed at the cache (a restart), requests held without an
+# answer (the proxy's "timeout": held until the client gives up). Every wait must end on its own time and the
+# run complete or fail with an account; before, a held read of kubernetes.core's k8s_info held the node forever.
+
+NLD_READY_WAIT = "Wait for Ready with a new heartbeat from the restarted kubelet"
+NLD_ROLLBACK = "Read the Ready heartbeat before the rollback"
+
+
+def kubelet_dns(cluster, name):
+    return yaml.safe_load(kubelet_files(cluster)[name]).get("clusterDNS")
+
+
+@pytest.fixture(scope="module")
+def cache_removed_after(cluster, rolling):
+    """Takes the cache out of the lab after the cases that deploy it (nothing through the proxy)."""
+    yield
+    proxy, state_dir = rolling
+    run = NodeLocalDNS(cluster, proxy, state_dir, W1).run(through_proxy=False, nodelocaldns_state="absent")
+    assert run.rc == 0, run.output[-4000:]
+
+
+def test_nodelocaldns_rolls_a_node_back_when_its_ready_wait_gets_no_answer(
+        cluster, rolling, fault_table, request, cache_removed_after):
+    """Every read of the Node held from the wait after the kubelet restart on: the wait gives each read 15 s,
+    ends at its own timeout (20 s here), and the rollback (the API server answers again from its first task)
+    restores the kubelet configuration and proves the node Ready: rolled back, with the account."""
+    proxy, state_dir = rolling
+    proxy.clear()
+    files_before = kubelet_files(cluster)
+    held, marks = [], {}
+
+    def hold_node_reads():
+        marks["held"] = time.monotonic()
+        held.append(proxy.add_rule("GET", node_path(W1), "timeout"))
+
+    def answer_again():
+        marks["rollback"] = time.monotonic()
+        proxy.retire(held[0])
+
+    run = NodeLocalDNS(cluster, proxy, state_dir, W1).run(
+        at_task={NLD_READY_WAIT: hold_node_reads, NLD_ROLLBACK: answer_again}, nodelocaldns_node_ready_timeout=20)
+    record(fault_table, request, "held-node-reads-in-ready-wait", "every read of the Node held without an answer "
+           "from the wait after the kubelet restart until the rollback (wait timeout 20 s)", run, held)
+    assert held and held[0].applied >= 1, held
+    assert run.rc != 0 and "Traceback" not in run.output and "MODULE FAILURE" not in run.output, run.output[-6000:]
+    # The held wait ended on its own time: its 20 s, one request bound past it at most, and Ansible's own steps.
+    assert marks["rollback"] - marks["held"] < 50, marks
+    entry = run.entry()
+    assert entry is not None, run.output[-4000:]
+    assert entry["action"] == "rolled_back", entry
+    assert "kubelet configuration restored from" in entry["reason"], entry["reason"]
+    assert NLD_READY_WAIT in entry["reason"] and "did not become Ready within 20 s" in entry["reason"], entry
+    assert "cannot reach the Kubernetes API server" in entry["reason"], entry["reason"]
+    assert entry["details"]["rollback"]["healthy"] is True, entry["details"]
+    assert entry["left_as_is"]["cordoned"] is False and not cluster.unschedulable(W1)
+    assert kubelet_files(cluster) == files_before, "the kubelet configuration was not restored as it was"
+    for backup in entry["backups"]:
+        assert cluster.podman.exec(cluster.container_of(W1), "test", "-e", backup, check=False).returncode == 0, backup
+    flat = run.flat_output()
+    assert "NodeLocal DNSCache stopped at node %s: rolled_back" % W1 in flat, run.output[-4000:]
+    assert any(r.outcome == "held until the client gave up" for r in proxy.records), proxy.counts()
+
+
+def test_nodelocaldns_completes_through_one_held_read_in_its_ready_wait(
+        cluster, rolling, fault_table, request, cache_removed_after):
+    """One read of the Node held in the wait after the kubelet restart: given up after 15 s, read again,
+    and the run completes (the kubelet on the cache, the proof on the node)."""
+    proxy, state_dir = rolling
+    proxy.clear()
+    held = []
+
+    def hold_one_read():
+        held.append(proxy.add_rule("GET", node_path(W1), "timeout", times=1))
+
+    run = NodeLocalDNS(cluster, proxy, state_dir, W1).run(at_task={NLD_READY_WAIT: hold_one_read},
+                                                          nodelocaldns_node_ready_timeout=60)
+    record(fault_table, request, "held-node-read-once-in-ready-wait", "one read of the Node held without an answer "
+           "in the wait after the kubelet restart (wait timeout 60 s)", run, held)
+    assert held and held[0].applied == 1, held
+    assert run.rc == 0 and "Traceback" not in run.output, run.output[-6000:]
+    entry = run.entry()
+    assert entry and entry["action"] == "changed", run.report()
+    assert kubelet_dns(cluster, W1) == entry["details"]["kubelet_cluster_dns"]["after"], entry["details"]
+    assert entry["details"]["kubelet_cluster_dns"]["after"] != entry["details"]["kubelet_cluster_dns"]["before"]
+    assert not cluster.unschedulable(W1)

@@ -149,6 +149,33 @@ def test_the_client_bounds_each_request_by_the_time_left_with_a_floor(left, sent
     assert calls == [sent]
 
 
+@pytest.mark.parametrize("left, longest, sent", [
+    (None, 15, 15),
+    (100, 15, 15),
+    (8, 15, 8),
+    (100, 600, _drain_client.REQUEST_TIMEOUT),
+], ids=["no deadline", "more time left than the cap", "less time left than the cap", "a cap above the default"])
+def test_a_cap_bounds_each_request_below_the_time_left(left, longest, sent):
+    client = _drain_client.KubernetesDrainClient(None)
+    client.limit_requests(None if left is None else (lambda: left), longest)
+    method, calls = recording("read_node")
+    client._call('read node "w1"', method, "w1")
+    assert calls == [sent]
+
+
+def test_a_read_retried_under_a_cap_keeps_to_the_deadline():
+    # The cap bounds each request, not the retries: they still end at the deadline.
+    client = _drain_client.KubernetesDrainClient(None)
+    end = time.monotonic() + 0.2
+    client.limit_requests(lambda: end - time.monotonic(), 0.05)
+    method, calls = recording("read_node", fail=100)
+    started = time.monotonic()
+    with pytest.raises(NodeOpsError, match="cannot reach the Kubernetes API server"):
+        client._call('read node "w1"', method, "w1")
+    assert time.monotonic() - started < 0.5
+    assert len(calls) == 2
+
+
 def test_the_read_retry_of_the_client_stops_at_the_deadline():
     client = _drain_client.KubernetesDrainClient(None)
     end = time.monotonic() + 0.2

@@ -155,8 +155,9 @@ class FlakyClient(Client):
         self.failures = failures
         self.limit = None
 
-    def limit_requests(self, time_left):
+    def limit_requests(self, time_left, longest=None):
         self.limit = time_left
+        self.longest = longest
 
     def get_node(self, name):
         self.reads += 1
@@ -174,6 +175,7 @@ def test_wait_reads_again_after_an_api_server_that_is_restarting_and_bounds_the_
     assert summary["heartbeat"] == "T1" and waited == 4.0 and client.reads == 3
     assert found["status"]["conditions"][1]["lastHeartbeatTime"] == "T1"
     assert client.limit() == 56.0
+    assert client.longest == ns.READ_REQUEST_SECONDS  # one unanswered read cannot use up the whole wait
 
 
 def test_wait_ends_at_once_on_an_error_that_will_not_pass():
