@@ -431,3 +431,39 @@ def test_a_drain_throttled_by_the_real_api_priority_and_fairness(lab, fault_tabl
     if not throttled:
         pytest.xfail("no request of the drain was answered 429 (burst: %s): the priority level was not "
                      "overflowed when the drain asked; outcome %s" % (dict(burst.statuses), row["outcome"]))
+
+
+# ---------------------------------------------------------------- an uncordon nobody can confirm
+
+UNCORDON_TASK = """
+- name: Uncordon lab-worker1 through the fault proxy
+  nodeops.kubernetes.drain:
+    name: lab-worker1
+    state: uncordon
+  register: result
+"""
+NODE_W1 = r"^/api/v1/nodes/lab-worker1$"
+
+
+def test_an_uncordon_whose_answer_was_lost_on_a_node_that_cannot_be_read_says_nobody_knows(lab, fault_proxy):
+    """The uncordon's PATCH applied by the API server but its answer lost (connection reset), and every read of
+    the node after it answered 503: the module cannot know whether the node is cordoned, and must say so
+    (node_left_cordoned null, the message naming both failures) instead of guessing either way."""
+    lab.set_unschedulable(W1, True)
+    try:
+        fault_proxy.clear()
+        lost = fault_proxy.add_rule("PATCH", NODE_W1, "reset-after-upstream", times=1)
+        unreadable = fault_proxy.add_rule("GET", NODE_W1, "503", skip=1)  # the first read decides to uncordon
+        rc, result, output = lab.playbook(UNCORDON_TASK, kubeconfig=fault_proxy.kubeconfig)
+        assert (lost.applied, unreadable.applied >= 1) == (1, True), (lost, unreadable)
+        assert rc != 0 and "Traceback" not in output, output
+        assert result.get("failed") is True and result["node"] == W1, result
+        assert result["node_left_cordoned"] is None, result
+        message = result["msg"]
+        assert "whether it reached the API server is not known" in message, message
+        assert "Whether the node is cordoned is not known: check it with kubectl get node %s" % W1 in message, message
+        # The API server did apply it: the truth the module could not read.
+        assert lab.unschedulable(W1) is False
+    finally:
+        fault_proxy.clear()
+        lab.set_unschedulable(W1, False)
