@@ -435,13 +435,9 @@ def test_a_drain_throttled_by_the_real_api_priority_and_fairness(lab, fault_tabl
 
 # ---------------------------------------------------------------- an uncordon nobody can confirm
 
-UNCORDON_TASK = """
-- name: Uncordon lab-worker1 through the fault proxy
-  nodeops.kubernetes.drain:
-    name: lab-worker1
-    state: uncordon
-  register: result
-"""
+UNCORDON_TASK = yaml.safe_dump([{"name": "Uncordon lab-worker1 through the fault proxy",
+                                 "nodeops.kubernetes.drain": {"name": W1, "state": "uncordon"},
+                                 "register": "result"}], sort_keys=False)
 NODE_W1 = r"^/api/v1/nodes/lab-worker1$"
 
 
