@@ -17,6 +17,7 @@ import json
 import shlex
 
 from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
+from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._node_script import node_python
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import remote_command
@@ -27,14 +28,6 @@ ARGUMENT_SPEC = dict(
     kubeconfig_dir=dict(type="path", default=_cert_expiry.DEFAULT_KUBECONFIG_DIR),
     manifests_dir=dict(type="path", default=_cert_expiry.DEFAULT_MANIFESTS_DIR),
 )
-
-
-def node_python(task_vars):
-    """The node's Python: the host's ansible_python_interpreter when it is a path, else python3."""
-    interpreter = task_vars.get("ansible_python_interpreter")
-    if isinstance(interpreter, str) and interpreter.startswith("/") and "{" not in interpreter:
-        return interpreter
-    return "python3"
 
 
 def read_node_files(action, request, task_vars, what="the node"):

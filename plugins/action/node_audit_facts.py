@@ -1,24 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright: nodeops.kubernetes contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Controller side of ``nodeops.kubernetes.node_audit_facts``.
+"""``nodeops.kubernetes.node_audit_facts``: the audit's reads of one node, in one Python process on the node.
 
-The module of the same name runs once on the node: the readers of
-``node_runtime_facts`` and ``cert_expiry`` and the scan of ``docker_node_scan``
-in one process. Their answers are parsed here by the code of those modules
-(plugins/module_utils/_node_audit.py).
+The node runs ``_node_audit.read_this_node`` (the readers of ``node_runtime_facts`` and ``cert_expiry`` and the
+scan of ``docker_node_scan``), sent as one ``python3 -c`` command (plugin_utils/_node_script.py) instead of an
+AnsiballZ module: a fleet audit starts one such process per node at the same time, and AnsiballZ's own imports
+were most of each one's cost. Its answers are parsed here by the code of those modules
+(plugins/module_utils/_node_audit_facts.py).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.nodeops.kubernetes.plugins.action.cert_expiry import read_node_files
 from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
+from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._node_script import NodeScript
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_audit, _node_audit_facts
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
-MODULE = "nodeops.kubernetes.node_audit_facts"
+NODE_READ = NodeScript("_node_audit", "read_this_node")
 
 
 class ActionModule(NodeOpsActionBase):
@@ -28,16 +32,14 @@ class ActionModule(NodeOpsActionBase):
 
     def run_checked(self, args, task_vars):
         host = task_vars.get("inventory_hostname", "the node")
-        answers = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        if answers.get("failed") or answers.get("unreachable"):
-            raise NodeOpsError("cannot read node %s: %s; the module needs the node's python3 and root (become: true)"
-                               % (host, answers.get("msg", "the module failed")))
+        answers = NODE_READ.run(self, task_vars, args, "node %s" % host)
 
         def read_more_files(request):
             return read_node_files(self, request, task_vars, host)
 
         result = _node_audit_facts.audit_facts(answers, args, read_more_files, host)
         result["changed"] = False
+        result["read_at"] = time.time()
         if result["errors"]:
             raise NodeOpsError("node %s could not be read completely: %s" % (host, "; ".join(result["errors"])),
                                **result)

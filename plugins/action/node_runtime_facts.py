@@ -18,7 +18,7 @@ __metaclass__ = type
 import json
 import shlex
 
-from ansible_collections.nodeops.kubernetes.plugins.action.cert_expiry import node_python
+from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._node_script import node_python
 from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _runtime_facts
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError

@@ -16,7 +16,7 @@ import json
 import time
 
 from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
-from ansible_collections.nodeops.kubernetes.plugins.action.cert_expiry import node_python
+from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._node_script import node_python
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry, _cert_renewal
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import remote_command

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nodeops.kubernetes contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet audit's filters: ``audit_node_entry``, ``audit_report`` and ``audit_render``.
+"""The fleet audit's filters: ``audit_fleet_report``, ``audit_node_entry``, ``audit_report`` and ``audit_render``.
 
 Thin wrappers over ``plugins/module_utils/_audit.py`` (the rules) and
 ``plugins/module_utils/_audit_report.py`` (the report and its renderings);
@@ -50,6 +50,23 @@ def audit_report(entries, hosts, cluster, node_runtimes=None, generated_at=None,
         raise AnsibleFilterError(exc.message)
 
 
+def audit_fleet_report(hosts, reads, unread, cluster, control_plane=None, threshold_days=None, start=None,
+                       check_mode=False, dns_server=None, generated_at=None, seconds=None, generated_epoch=None):
+    """The run report of the audit from every host's node read, built in one call."""
+    rules = _rules()
+    if threshold_days is None:
+        threshold_days = rules.DEFAULT_THRESHOLD_DAYS
+    if len(reads) != len(hosts) or len(unread) != len(hosts):
+        raise AnsibleFilterError("audit_fleet_report: reads (%d) and unread (%d) must have one item per host (%d)"
+                                 % (len(reads), len(unread), len(hosts)))
+    try:
+        return _report().fleet_report(list(hosts), list(reads), list(unread), cluster, list(control_plane or []),
+                                      int(threshold_days), start, bool(check_mode), dns_server, generated_at, seconds,
+                                      generated_epoch)
+    except NodeOpsError as exc:
+        raise AnsibleFilterError(exc.message)
+
+
 def audit_render(report, fmt):
     """The audit report as Markdown, HTML or a Prometheus textfile."""
     try:
@@ -62,4 +79,5 @@ class FilterModule(object):
     """The audit filters of nodeops.kubernetes."""
 
     def filters(self):
-        return {"audit_node_entry": audit_node_entry, "audit_report": audit_report, "audit_render": audit_render}
+        return {"audit_node_entry": audit_node_entry, "audit_report": audit_report, "audit_render": audit_render,
+                "audit_fleet_report": audit_fleet_report}

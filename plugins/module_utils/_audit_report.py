@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The audit's report, in the shape every operation shares, and its renderings.
 
-:func:`audit_report` builds the run report with the shared code of ``_report``
+:func:`fleet_report` builds the run report of the audit from every host's node read at once (one call for the
+whole fleet, not one per host); :func:`audit_report` builds the run report with the shared code of ``_report``
 (one node entry per node, action ``audited``; the node's findings in
 ``details.findings``; the cluster-wide findings in the run's
 ``details.cluster_findings``). The renderings (readable lines, Markdown, HTML,
@@ -58,6 +59,46 @@ def node_entry(host, node, findings, marks, check_mode):
         "backups": [], "left_as_is": {},
         "details": {"worst": _audit.worst(findings), "counts": _count(findings), "findings": findings},
     })
+
+
+def node_inputs(read, unread, control_plane, dns_server=None):
+    """The inputs of :func:`_audit.node_findings` for one host from what the audit's node read left, or None when
+    it left nothing (the host was not reached).
+
+    ``read``: the result of ``node_audit_facts`` (its parts even when it failed); ``unread``: what the audit
+    recorded when the read failed (``node``, ``error``, ``at``), else None.
+    """
+    read, unread = _dict(read), _dict(unread)
+    if not unread and (not read or read.get("unreachable") or read.get("skipped")):
+        return None
+    answer = dict(_dict(read.get("dns_answer")), server=dns_server)
+    return {"runtime": _dict(read.get("runtime_facts")), "certificates": read.get("certificates"),
+            "docker_node": _dict(read.get("docker_node")), "nodelocaldns_answer": answer,
+            "control_plane": bool(control_plane), "error": unread.get("error")}
+
+
+def fleet_report(hosts, reads, unread, cluster, control_plane=(), threshold_days=_audit.DEFAULT_THRESHOLD_DAYS,
+                 start=None, check_mode=False, dns_server=None, generated_at=None, seconds=None,
+                 generated_epoch=None):
+    """The run report of a fleet audit from every host's node read, built once for all hosts.
+
+    ``reads`` and ``unread`` are per host of ``hosts`` (see :func:`node_inputs`); ``control_plane`` lists the
+    control-plane hosts; ``start`` is when the node reads started (each node's duration runs from there to the
+    end of its read). The cluster-wide findings compare the ConfigMap's cgroup driver with the nodes' drivers.
+    """
+    entries, runtimes = {}, {}
+    for host, read, failure in zip(hosts, reads, unread):
+        inputs = node_inputs(read, failure, host in (control_plane or ()), dns_server)
+        if inputs is None:
+            continue
+        read, failure = _dict(read), _dict(failure)
+        node = read.get("node") or failure.get("node") or host
+        marks = {"start": start, "end": read.get("read_at") or failure.get("at")}
+        entries[host] = node_entry(host, node, _audit.node_findings(node, inputs, cluster, int(threshold_days)),
+                                   marks, bool(check_mode))
+        runtimes[node] = inputs["runtime"]
+    return audit_report(entries, hosts, _audit.cluster_findings(cluster, runtimes), generated_at, seconds,
+                        generated_epoch)
 
 
 def audit_report(entries, hosts, cluster_findings, generated_at=None, seconds=None, generated_epoch=None):

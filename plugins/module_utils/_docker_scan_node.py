@@ -7,6 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import shutil
+import subprocess
+
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_daemon import DEFAULT_PATH
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_daemon import (
     DockerSettings,
@@ -81,6 +85,21 @@ def socket_connections(module):
         return None
     rc, stdout, _stderr = module.run_command([binary, "-xpn"])
     return stdout if rc == 0 else None
+
+
+# Where ss usually is, beside the PATH of a command run through sudo (which may not list the sbin directories).
+SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+
+
+def ss_connections():
+    """Output of ``ss -xpn`` run with the standard library (no AnsibleModule), None without ss or when it fails."""
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath)] + list(SBIN_DIRS))
+    binary = shutil.which("ss", path=search)
+    if not binary:
+        return None
+    proc = subprocess.run([binary, "-xpn"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False,
+                          universal_newlines=True, env=dict(os.environ, LC_ALL="C"))
+    return proc.stdout if proc.returncode == 0 else None
 
 
 def scan_node(node, daemon_json=DEFAULT_PATH, script_paths=DEFAULT_SCRIPT_PATHS, ss_output=None, acknowledge=None,

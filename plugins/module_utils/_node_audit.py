@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: nodeops.kubernetes contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet audit's reads of one node in one module process (``nodeops.kubernetes.node_audit_facts``), node side.
+"""The fleet audit's reads of one node in one process (``nodeops.kubernetes.node_audit_facts``), node side.
 
 Nothing here is a check of its own; it runs the checks of three modules together. On the node
-(:func:`read_node`, run by the module): the runtime facts reader of ``node_runtime_facts`` and the
+(:func:`read_this_node`, which the action plugin sends as one ``python3 -c`` command, not as an AnsiballZ
+module; see ``plugin_utils/_node_script.py``): the runtime facts reader of ``node_runtime_facts`` and the
 certificate reader of ``cert_expiry`` (the same ``NODE_READER`` scripts those modules run with
-``python3 -c``, run here in the module's own interpreter by :func:`run_reader`), and the Docker dependency
-scan of ``docker_node_scan`` (:func:`scan_node`). Standard library only, like the readers: the parsing
-(YAML, TOML, X.509) happens on the controller (``_node_audit_facts``).
+``python3 -c``, run here in the same interpreter by :func:`run_reader`), and the Docker dependency scan of
+``docker_node_scan`` (:func:`scan_node`). Standard library only, like the readers: the parsing (YAML, TOML,
+X.509) happens on the controller (``_node_audit_facts``).
 
 A part that fails is named in ``errors``; the other parts are still returned.
 """
@@ -20,11 +21,12 @@ __metaclass__ = type
 import contextlib
 import io
 import json
+import socket
 import sys
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry_node, _dns_wire, _runtime_facts_node
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_daemon import DEFAULT_PATH
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node, ss_connections
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_scripts import DEFAULT_SCRIPT_PATHS
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
@@ -80,23 +82,31 @@ def run_reader(source, request):
 def read_node(params, hostname, ss_output=None, send=None):
     """Node side: the two readers' raw answers, the Docker scan's report and the DNS answer of this node.
 
-    Returns ``runtime_answer`` and ``certificates_answer`` (the readers' JSON text), ``docker_node`` (the report of
+    Returns ``node`` (the option ``name``, else the host name), ``runtime_answer`` and ``certificates_answer`` (the
+    readers' JSON text), ``docker_node`` (the report of
     ``docker_node_scan``, None when the scan failed), ``dns_answer`` (see :func:`ask_dns`) and ``errors`` (part
     name to message).
     """
-    answers = {"errors": {}, "docker_node": None, "dns_answer": ask_dns(params, send)}
+    answers = {"errors": {}, "docker_node": None, "dns_answer": ask_dns(params, send),
+               "node": params["name"] or hostname}
     answers["runtime_answer"] = run_reader(_runtime_facts_node.NODE_READER,
                                            _runtime_facts_node.node_request(**pick(params, RUNTIME_OPTIONS)))
     answers["certificates_answer"] = run_reader(_cert_expiry_node.NODE_READER,
                                                 _cert_expiry_node.node_request(**pick(params, CERTIFICATE_DIRS)))
     try:
-        answers["docker_node"] = scan_node(params["name"] or hostname, daemon_json=params["daemon_json"],
+        answers["docker_node"] = scan_node(answers["node"], daemon_json=params["daemon_json"],
                                            script_paths=params["script_paths"], ss_output=ss_output,
                                            acknowledge=params["acknowledge"],
                                            block_on_warnings=params["block_on_warnings"])
     except NodeOpsError as exc:
         answers["errors"]["docker_node"] = exc.message
     return answers
+
+
+def read_this_node(params):
+    """The node's own entry: :func:`read_node` of this host, with the sockets ``ss`` lists (the function the
+    action plugin of ``node_audit_facts`` sends to the node with ``plugin_utils._node_script``)."""
+    return read_node(params, socket.gethostname(), ss_connections())
 
 
 def ask_dns(params, send=None):

@@ -28,7 +28,7 @@ def audit_facts(answers, options, read_more_files, source="the node"):
     A part that cannot be parsed is None and its error is in ``errors`` (a list of ``part: message``).
     """
     result = {"runtime_facts": None, "certificates": None, "docker_node": answers.get("docker_node"),
-              "dns_answer": answers.get("dns_answer")}
+              "dns_answer": answers.get("dns_answer"), "node": answers.get("node")}
     errors = []
     try:
         decoded = _runtime_facts.decode_reader_output(answers["runtime_answer"], source)

@@ -11,11 +11,14 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: node_audit_facts
-short_description: Read a node's runtime facts, certificate expiry, Docker dependencies and DNS in one module run
+short_description: Read a node's runtime facts, certificate expiry, Docker dependencies and DNS in one process
 version_added: 0.3.0
 description:
-  - Reads, without changing anything, what the fleet audit needs from a node, in B(one) module process on the node
+  - Reads, without changing anything, what the fleet audit needs from a node, in B(one) Python process on the node
     instead of one per check, so that auditing many nodes at once costs less.
+  - That process is not an AnsiballZ module run - the action plugin sends the node the collection's own
+    standard-library reading code as one C(python3 -c) command (through the connection, with become), which
+    saves the import of Ansible's module code on the node, most of a module run's cost.
   - Runs the checks of three modules and returns what each of them returns, they are not repeated here -
     M(nodeops.kubernetes.node_runtime_facts) (the kubelet's and the runtime's cgroup drivers, the runtime, the
     cgroup version, the services), M(nodeops.kubernetes.cert_expiry) (the expiry of kubeadm's and the kubelet's
@@ -94,7 +97,7 @@ options:
     description:
       - When set, the module also asks this DNS server (for example NodeLocal DNSCache on its link-local address)
         for O(dns_qname) from the node, as M(nodeops.kubernetes.dns_query) does, and returns the answer in
-        RV(dns_answer). One module run per node instead of two.
+        RV(dns_answer). One process per node instead of two.
       - A server that does not answer as expected does not fail the task; RV(dns_answer) says why.
     type: str
   dns_qname:
@@ -115,7 +118,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
-    details: Runs on the controller as an action plugin around the module of the same name, which runs once on the node.
+    details: Runs on the controller as an action plugin, which runs one C(python3 -c) command on the node.
     support: full
   check_mode:
     details: Only reads; runs the same in check mode.
@@ -133,6 +136,8 @@ requirements:
   - cryptography (on the controller)
 notes:
   - Run it with C(become=true); the certificates, C(containerd config dump) and C(docker info) usually need root.
+  - The node needs Python 3.9 or later (its standard library only); it is the host's C(ansible_python_interpreter)
+    when that is a path, else the interpreter Ansible discovered on the node, else C(python3) from its PATH.
   - One extra command runs on the node only when a kubeadm kubeconfig names its client certificate file instead
     of embedding it.
 seealso:
@@ -206,6 +211,16 @@ dns_answer:
     addresses: ["10.96.0.1"]
     seconds: 0.0012
     attempts: 1
+node:
+  description: The Kubernetes node name the node was read as (O(name), else the node's host name).
+  returned: when the node answered
+  type: str
+  sample: w1
+read_at:
+  description: When the read finished, in seconds since the epoch by the controller's clock.
+  returned: when the node answered
+  type: float
+  sample: 1796256000.25
 errors:
   description: "The parts that could not be read, each as C(part: message); empty on success."
   returned: always
@@ -213,20 +228,3 @@ errors:
   elements: str
   sample: []
 """
-
-import socket
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import socket_connections
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._node_audit import ARGUMENT_SPEC, read_node
-
-
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    answers = read_node(module.params, socket.gethostname(), socket_connections(module))
-    module.exit_json(changed=False, **answers)
-
-
-if __name__ == "__main__":
-    main()

@@ -87,13 +87,18 @@ NODE_VARS = {
         "windows_node_backups": [{"path": "C:\\k\\kubelet.exe", "backup": "C:\\k\\kubelet.exe.v1.34.3.bak"}],
         "windows_node_material": {"token_id": "abcdef", "token": "abcdef.0123456789abcdef", "expires": "x"},
     },
+    # The audit builds every node's entry at once, in report.yml (read from hostvars), not in a record.yml per host.
     "audit": {
-        "audit_node": "w1", "audit_marks": {"start": 0}, "audit_threshold_days": 30, "audit_nodelocaldns_local_ip":
-        "169.254.20.10", "audit_control_plane_group": "kube_control_plane", "groups": {"kube_control_plane": []},
-        "audit_node_facts": {"runtime_facts": {"container_runtime": "containerd", "cgroup_version": 2,
-                                               "kubelet": {"cgroup_driver_effective": "systemd"},
-                                               "containerd": {"systemd_cgroup": {"runc": True}}}},
-        "audit_cluster": {"cluster": {"api_server": {"git_version": "v1.34.4"}, "nodes": [
+        "_tasks": "report.yml", "_key": "audit_run_report",
+        "audit_report_for": ["lab-worker1"], "audit_report_started": 0, "audit_threshold_days": 30,
+        "audit_nodelocaldns_local_ip": "169.254.20.10", "audit_control_plane_group": "kube_control_plane",
+        "groups": {"kube_control_plane": []},
+        "hostvars": {"lab-worker1": {
+            "audit_marks": {"start": 0},
+            "audit_node_facts": {"node": "w1", "read_at": 5.0, "runtime_facts": {
+                "container_runtime": "containerd", "cgroup_version": 2, "kubelet": {"cgroup_driver_effective": "systemd"},
+                "containerd": {"systemd_cgroup": {"runc": True}}}}}},
+        "audit_report_cluster": {"cluster": {"api_server": {"git_version": "v1.34.4"}, "nodes": [
             {"name": "w1", "kubelet_version": "v1.34.4", "ready": True, "lease_age_seconds": 1.0}]},
             "nodelocaldns": {"daemonset": None}},
     },
@@ -118,9 +123,9 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 out = {}
 for operation, values in node_vars.items():
-    with open(os.path.join(root, "roles", operation, "tasks", "record.yml")) as handle:
+    with open(os.path.join(root, "roles", operation, "tasks", values.pop("_tasks", "record.yml"))) as handle:
         tasks = yaml.safe_load(handle)
-    key = operation + "_report"
+    key = values.pop("_key", operation + "_report")
     task = [t for t in tasks if key in (t.get("ansible.builtin.set_fact") or {})][0]
     for check_mode in (False, True):
         variables = dict(values, inventory_hostname="lab-worker1", ansible_check_mode=check_mode)
@@ -153,12 +158,12 @@ def test_every_playbook_operation_is_covered():
 
 @pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
 def test_the_audit_reports_the_same_schema(entries, check_mode):
-    entry = entries["audit/%s" % check_mode]
+    [entry] = entries["audit/%s" % check_mode]["nodes"]
     assert tuple(sorted(entry)) == tuple(sorted(_report.NODE_KEYS))
     assert entry["operation"] == "audit" and entry["node"] == "w1" and entry["host"] == "lab-worker1"
     assert entry["action"] == "audited" and entry["check_mode"] is check_mode
     assert tuple(entry["durations"]) == _report.DURATION_KEYS and entry["durations"]["drain"] is None
-    assert entry["durations"]["total"] > 0
+    assert entry["durations"]["total"] == 5
     assert entry["backups"] == [] and entry["left_as_is"] == {"cordoned": None, "services_stopped": []}
     assert {"worst", "counts", "findings"} <= set(entry["details"])
     report = _audit_report.audit_report({"lab-worker1": entry}, ["lab-cp1", "lab-worker1"], [])

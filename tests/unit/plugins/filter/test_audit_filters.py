@@ -33,3 +33,40 @@ def test_errors_become_filter_errors():
         audit.audit_render({"operation": "audit"}, "pdf")
     with pytest.raises(AnsibleFilterError, match="not a audit node entry|not a audit"):
         audit.audit_report({"h": {"operation": "audit", "node": "h"}}, ["h"], CLUSTER)
+
+
+def test_the_fleet_report_makes_every_entry_in_one_call_as_the_per_node_filters_do():
+    filters = audit.FilterModule().filters()
+    cluster = dict(CLUSTER, cluster=dict(CLUSTER["cluster"], nodes=CLUSTER["cluster"]["nodes"] + [
+        dict(CLUSTER["cluster"]["nodes"][0], name="w2")]))
+    cgroupfs = dict(RUNTIME, kubelet={"cgroup_driver_effective": "cgroupfs", "server_tls_bootstrap": True},
+                    containerd={"systemd_cgroup": {"runc": False}})
+    reads = [{"node": "w1", "read_at": 2.0, "runtime_facts": RUNTIME, "certificates": None},
+             # a read that failed: its parts are still used, with the failure's error
+             {"node": "w2", "read_at": 3.5, "runtime_facts": cgroupfs, "failed": True},
+             # an unreachable host: no entry
+             {"unreachable": True, "msg": "ssh: connect to host w3 port 22: No route to host"}]
+    unread = [None, {"node": "w2", "error": "nodeops.kubernetes.node_audit_facts: node w2 could not be read "
+                                            "completely: docker_node: bad daemon.json", "at": 3.6}, None]
+    report = filters["audit_fleet_report"](["host-w1", "host-w2", "host-w3"], reads, unread, cluster,
+                                           control_plane=[], threshold_days=30, start=1.0, check_mode=False,
+                                           dns_server="169.254.20.10", generated_at="2026-12-01T10:00:00Z",
+                                           seconds=4.0, generated_epoch=1796119200)
+    by_host = dict((n["host"], n) for n in report["nodes"])
+    assert [by_host[h]["action"] for h in ("host-w1", "host-w2", "host-w3")] == ["audited", "audited", "not_reached"]
+    assert by_host["host-w1"]["durations"]["total"] == 1.0 and by_host["host-w2"]["durations"]["total"] == 2.5
+    same = filters["audit_node_entry"]({"runtime": RUNTIME, "nodelocaldns_answer": {"server": "169.254.20.10"},
+                                        "docker_node": {}, "certificates": None, "control_plane": False},
+                                       "host-w1", "w1", cluster, 30, {"start": 1.0, "end": 2.0}, False)
+    assert by_host["host-w1"] == same
+    w2 = dict((f["check"], f) for f in by_host["host-w2"]["details"]["findings"])
+    assert w2["node-facts"]["severity"] == "action" and "bad daemon.json" in w2["node-facts"]["reason"]
+    assert w2["cgroup-driver"]["value"]["kubelet"] == "cgroupfs"
+    # the ConfigMap says systemd: w2's cgroupfs is a cluster-wide finding too, from the same reads
+    configmap = [f for f in report["details"]["cluster_findings"] if f["check"] == "kubelet-configmap"][0]
+    assert "w2" in configmap["reason"], configmap
+
+
+def test_the_fleet_report_wants_one_read_and_one_failure_per_host():
+    with pytest.raises(AnsibleFilterError, match=r"reads \(1\) and unread \(2\) must have one item per host \(2\)"):
+        audit.audit_fleet_report(["a", "b"], [{}], [None, None], CLUSTER)

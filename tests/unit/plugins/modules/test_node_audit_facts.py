@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: nodeops.kubernetes contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""node_audit_facts: one module run on the node, parsed on the controller into what the three modules return."""
+"""node_audit_facts: one Python process on the node (sent as python3 -c), parsed on the controller into what the
+three modules return."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,7 +15,6 @@ import sys
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nodeops.kubernetes.plugins.action import node_audit_facts as action_plugin
@@ -27,7 +27,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils import (
 )
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
-from ansible_collections.nodeops.kubernetes.plugins.modules import node_audit_facts as module
+from ansible_collections.nodeops.kubernetes.plugins.modules import node_audit_facts as module  # the documentation
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
 from certs_helpers import certificate, kubeadm_pki, kubeconfig, pem  # noqa: E402  pylint: disable=wrong-import-position
@@ -61,7 +61,7 @@ def node(tmp_path, monkeypatch):
         original(self, node_name, **kwargs)
 
     monkeypatch.setattr(_docker_scan.NodeScanner, "__init__", init)
-    monkeypatch.setattr(module, "socket_connections", lambda ansible_module: None)
+    monkeypatch.setattr(_node_audit, "ss_connections", lambda: None)
     return root
 
 
@@ -79,11 +79,10 @@ def options(root, **more):
     return params
 
 
-def run_module(args, capsys):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as caught:
-            module.main()
-    return caught.value.code, json.loads(capsys.readouterr().out)
+def node_answers(args):
+    """What the node answers (through JSON, as it travels): its entry function run here, where the tree's root
+    can be patched; test_node_script_runs_the_entry_on_a_bare_python runs it as the node does."""
+    return json.loads(json.dumps(_node_audit.read_this_node(args)))
 
 
 def python_c(source, request):
@@ -103,9 +102,9 @@ def test_a_reader_run_in_the_module_prints_what_python_c_prints(node):
     assert sys.argv[0] != "nodeops-reader"
 
 
-def test_the_module_returns_both_readers_answers_and_the_docker_scan_in_one_run(node, capsys):
-    code, result = run_module(options(node), capsys)
-    assert code == 0 and result["changed"] is False and result["errors"] == {}
+def test_the_module_returns_both_readers_answers_and_the_docker_scan_in_one_run(node):
+    result = node_answers(options(node))
+    assert result["errors"] == {} and "changed" not in result
     runtime = json.loads(result["runtime_answer"])
     assert runtime["files"][os.path.join(node, "var/lib/kubelet/config.yaml")]["exists"] is True
     assert os.path.join(node, "etc/kubernetes/pki/apiserver.crt") in json.loads(result["certificates_answer"])["files"]
@@ -113,9 +112,9 @@ def test_the_module_returns_both_readers_answers_and_the_docker_scan_in_one_run(
     assert "daemon-json-log-driver:node/w1" in result["docker_node"]["blocking"]
 
 
-def test_no_dns_server_no_query(node, capsys):
-    code, result = run_module(options(node), capsys)
-    assert code == 0 and result["dns_answer"] is None
+def test_no_dns_server_no_query(node):
+    result = node_answers(options(node))
+    assert result["dns_answer"] is None
 
 
 class Cache(object):
@@ -157,9 +156,9 @@ def test_a_cache_that_does_not_answer_well_is_an_answer_not_an_error(node, monke
     assert answers["errors"] == {}
 
 
-def test_the_parts_are_what_the_three_modules_return(node, capsys):
+def test_the_parts_are_what_the_three_modules_return(node):
     params = options(node)
-    dummy, answers = run_module(params, capsys)
+    answers = node_answers(params)
     facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
     assert facts["errors"] == []
     runtime_options = _node_audit.pick(params, _node_audit.RUNTIME_OPTIONS)
@@ -187,33 +186,33 @@ def test_the_parts_are_what_the_three_modules_return(node, capsys):
     assert facts["docker_node"] == expected_docker
 
 
-def test_a_malformed_daemon_json_is_an_error_of_the_docker_part_only(node, capsys):
+def test_a_malformed_daemon_json_is_an_error_of_the_docker_part_only(node):
     put(node, "/etc/docker/daemon.json", "{not json")
     params = options(node)
-    code, answers = run_module(params, capsys)
-    assert code == 0 and answers["docker_node"] is None and "daemon.json" in answers["errors"]["docker_node"]
+    answers = node_answers(params)
+    assert answers["docker_node"] is None and "daemon.json" in answers["errors"]["docker_node"]
     facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
     assert facts["runtime_facts"]["kubelet"]["cgroup_driver"] == "systemd"
     assert facts["certificates"]["due"] == ["apiserver"]
     assert len(facts["errors"]) == 1 and facts["errors"][0].startswith("docker_node: ")
 
 
-def test_an_unreadable_answer_names_its_part_and_keeps_the_others(node, capsys):
+def test_an_unreadable_answer_names_its_part_and_keeps_the_others(node):
     params = options(node)
-    dummy, answers = run_module(params, capsys)
+    answers = node_answers(params)
     answers["runtime_answer"] = "not json"
     facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
     assert facts["runtime_facts"] is None and facts["certificates"]["due"] == ["apiserver"]
     assert facts["errors"][0].startswith("runtime_facts: cannot read the runtime facts of w1")
 
 
-def test_client_certificate_files_named_by_a_kubeconfig_are_read_in_a_second_request(node, capsys):
+def test_client_certificate_files_named_by_a_kubeconfig_are_read_in_a_second_request(node):
     client = os.path.join(node, "etc/kubernetes/pki/admin-client.pem")
     cert = certificate("kubernetes-admin", 200, issuer=certificate("kubernetes", 3650, ca=True))
     put(node, "/etc/kubernetes/admin.conf",
         kubeconfig(cert, embed=False).replace(b"/var/lib/kubelet/pki/kubelet-client-current.pem", client.encode()))
     params = options(node)
-    dummy, answers = run_module(params, capsys)
+    answers = node_answers(params)
     asked = []
 
     def read_more(request):
@@ -243,48 +242,57 @@ class FakeConnection(object):
 
 @pytest.fixture
 def action_run(monkeypatch):
+    """Run the action with a connection that runs its commands here (the node is this machine)."""
     monkeypatch.setattr(ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
     monkeypatch.setattr(ActionBase, "_remove_tmp_path", lambda self, tmp_path, force=False: None)
 
-    def run(args, answers):
-        calls = []
+    def run(args, fixed=None):
+        commands = []
         action = action_plugin.ActionModule(FakeTask(args), FakeConnection(), None, None, None)
 
-        def execute(module_name=None, module_args=None, task_vars=None, **_kwargs):
-            calls.append((module_name, module_args))
-            return answers
+        def execute(cmd, sudoable=True):
+            commands.append((cmd, sudoable))
+            if fixed:
+                return dict(fixed)
+            proc = subprocess.run(["/bin/sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  universal_newlines=True, check=False)
+            return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
 
-        action._execute_module = execute
-        return action.run(task_vars={"inventory_hostname": "w1"}), calls
+        action._low_level_execute_command = execute
+        action._execute_module = None  # no module runs on the node
+        return action.run(task_vars={"inventory_hostname": "w1", "ansible_python_interpreter": sys.executable}), commands
 
     return run
 
 
-def test_the_action_runs_the_module_once_and_returns_the_three_parts(node, capsys, action_run):
-    params = options(node)
-    dummy, answers = run_module(params, capsys)
-    result, calls = action_run(params, answers)
+def on_this_machine(root, **more):
+    """Options whose files are below root, read by a process that cannot see the patched NodeScanner root."""
+    return options(root, daemon_json=os.path.join(root, "etc/docker/daemon.json"), **more)
+
+
+def test_the_action_reads_the_node_in_one_command_and_returns_the_three_parts(node, action_run):
+    result, commands = action_run(on_this_machine(node))
     assert not result.get("failed"), result
-    assert [name for name, dummy in calls] == ["nodeops.kubernetes.node_audit_facts"]
-    assert calls[0][1]["threshold_days"] == 30 and calls[0][1]["name"] == "w1"
+    [(command, sudoable)] = commands
+    assert sudoable is True and command.startswith("%s -I -S -c " % sys.executable)
     assert result["changed"] is False and result["errors"] == []
     assert result["certificates"]["due"] == ["apiserver"]
     assert result["runtime_facts"]["kubelet"]["cgroup_driver"] == "systemd"
-    assert result["docker_node"]["ok_to_switch"] is False
+    assert result["docker_node"]["ok_to_switch"] is False and result["docker_node"]["node"] == "w1"
+    assert "daemon-json-log-driver:node/w1" in result["docker_node"]["blocking"]
 
 
-def test_the_action_fails_with_the_parts_that_were_read(node, capsys, action_run):
+def test_the_action_fails_with_the_parts_that_were_read(node, action_run):
     put(node, "/etc/docker/daemon.json", "{not json")
-    params = options(node)
-    dummy, answers = run_module(params, capsys)
-    result, dummy = action_run(params, answers)
+    result, dummy = action_run(on_this_machine(node))
     assert result["failed"] and "node w1 could not be read completely: docker_node: " in result["msg"]
     assert result["certificates"]["due"] == ["apiserver"] and result["docker_node"] is None
 
 
-def test_a_module_that_fails_on_the_node_fails_the_task_with_its_message(action_run):
-    result, dummy = action_run({}, {"failed": True, "msg": "python3: not found"})
-    assert result["failed"] and "cannot read node w1: python3: not found" in result["msg"]
+def test_a_node_without_its_python_fails_the_task_with_the_cause(action_run):
+    result, dummy = action_run({}, {"rc": 127, "stdout": "", "stderr": "/bin/sh: 1: python3: not found"})
+    assert result["failed"] and result["changed"] is False
+    assert "cannot read node w1: " in result["msg"] and "exited 127: /bin/sh: 1: python3: not found" in result["msg"]
 
 
 def test_the_module_documents_exactly_its_options():
@@ -292,7 +300,8 @@ def test_the_module_documents_exactly_its_options():
 
     documented = yaml.safe_load(module.DOCUMENTATION)["options"]
     returned = yaml.safe_load(module.RETURN)
-    assert sorted(returned) == ["certificates", "dns_answer", "docker_node", "errors", "runtime_facts"]
+    assert sorted(returned) == ["certificates", "dns_answer", "docker_node", "errors", "node", "read_at",
+                                "runtime_facts"]
     assert yaml.safe_load(module.EXAMPLES)
     assert sorted(documented) == sorted(_node_audit.ARGUMENT_SPEC)
     for name, spec in _node_audit.ARGUMENT_SPEC.items():
