@@ -26,6 +26,7 @@ import json
 import os
 import shlex
 import sys
+import tempfile
 import zlib
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
@@ -102,19 +103,57 @@ def imported_modules(source, name):
 
 
 class NodeScript(object):
-    """``module.function(request)`` of module_utils, run on a node by its own Python; built once per process."""
+    """``module.function(request)`` of module_utils, run on a node by its own Python.
 
-    def __init__(self, module, function):
+    The bundle is built once per run of ``ansible-playbook``, not once per host: each host's task runs in its own
+    forked worker, so the first worker keeps it in a file of the run's local temporary directory (where Ansible
+    keeps its AnsiballZ cache, removed at the end of the run) and the others read it.
+    """
+
+    def __init__(self, module, function, cache_dir=None):
         self.module, self.function = module, function
+        self.cache_dir = cache_dir
         self._bundle = None
 
     @property
     def bundle(self):
         if self._bundle is None:
-            text = json.dumps({"sources": module_sources(self.module), "module": MODULE_UTILS + "." + self.module,
-                               "function": self.function}, sort_keys=True)
-            self._bundle = base64.b64encode(zlib.compress(text.encode("utf-8"))).decode("ascii")
+            self._bundle = self._cached() or self._build()
         return self._bundle
+
+    def _build(self):
+        text = json.dumps({"sources": module_sources(self.module), "module": MODULE_UTILS + "." + self.module,
+                           "function": self.function}, sort_keys=True)
+        bundle = base64.b64encode(zlib.compress(text.encode("utf-8"))).decode("ascii")
+        self._keep(bundle)
+        return bundle
+
+    def _path(self):
+        directory = self.cache_dir
+        if directory is None:
+            from ansible import constants  # pylint: disable=import-outside-toplevel
+            directory = constants.DEFAULT_LOCAL_TMP
+        return os.path.join(directory, "nodeops_node_script", "%s.%s" % (self.module, self.function))
+
+    def _cached(self):
+        try:
+            with open(self._path()) as handle:
+                return handle.read() or None
+        except (IOError, OSError):
+            return None
+
+    def _keep(self, bundle):
+        """Write the bundle for the other workers (whole or not at all: a temporary file renamed); a cache that
+        cannot be written only costs the others the build."""
+        path = self._path()
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            handle = tempfile.NamedTemporaryFile("w", dir=os.path.dirname(path), delete=False)
+            with handle:
+                handle.write(bundle)
+            os.replace(handle.name, path)
+        except (IOError, OSError):
+            pass
 
     def argv(self, python, request):
         return [python, "-I", "-S", "-c", RUNNER, self.bundle, json.dumps(request, sort_keys=True)]

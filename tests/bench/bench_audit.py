@@ -13,8 +13,8 @@ reuses a lab that is up; ``--no-up`` skips it; ``--port`` is handed to it).
 Every kwok node is a host of a generated inventory (groups k8s_cluster/kube_node, ``kube_node_name``, the
 lab's kubeconfig) with ``ansible_connection: local``: the cluster-side reads are real (cluster_audit_facts
 and the others read the real API server holding the N Nodes, Leases, pods and budgets), but the node-side
-module (node_audit_facts: the checks of node_runtime_facts, cert_expiry and docker_node_scan in one module
-run) runs on this machine and reads its files, once per host. Its cost (an Ansible fork and a module per
+read (node_audit_facts: the checks of node_runtime_facts, cert_expiry and docker_node_scan in one python3
+process) runs on this machine and reads its files, once per host. Its cost (an Ansible fork and a process per
 node) is real; its findings are not the kwok nodes' and mean nothing.
 
 ansible-playbook runs with pipelining on (ANSIBLE_PIPELINING=1, as kubespray's ansible.cfg sets it):
@@ -28,7 +28,7 @@ exactly the expected nodes, each with action ``audited``. It prints every run (t
 details.seconds, the process wall time, the CPU time of ansible-playbook and its children, the load
 average when it started), the medians, the ratios time(N)/time(3), and where the time of one run of each
 size went: its tasks by kind and the slowest ones (ansible.posix.profile_tasks). ``--module-cpu`` adds one
-N-node run that also measures the CPU time of the node-side module processes. Not a test: it measures; it
+N-node run that also measures the CPU time of the node-side processes. Not a test: it measures; it
 asserts only that every audit completed with all its nodes audited.
 """
 
@@ -66,7 +66,7 @@ os.environ.pop("NODEOPS_LAB_BYTECODE_CACHE", None)
 PROFILE_LINE = re.compile(r"^(?P<task>.+?) -+ (?P<seconds>\d+\.\d+)s$")
 # Where the time goes: the audit's tasks by kind (the start of their names in roles/audit/tasks).
 TASK_KINDS = [
-    ("node-side reads, one module run per node (node_audit_facts) and the DNS query",
+    ("node-side reads, one python3 process per node (node_audit_facts, with the DNS query)",
      ("Read the runtime and cgroup drivers, the certificate expiry", "Ask NodeLocal DNSCache for")),
     ("cluster-side reads, once", ("Read the nodes, their Leases", "Find the workloads that depend on Docker",
                                   "List the pending kubelet serving CSRs", "Read NodeLocal DNSCache's DaemonSet")),
@@ -111,7 +111,7 @@ def write_inventory(path, names, kubeconfig, python=PYTHON):
     inventory = {"all": {"children": {"k8s_cluster": {
         "vars": {
             "nodeops_kubeconfig": kubeconfig,
-            # The node-side modules run here, on the controller, once per host: real cost, meaningless findings.
+            # The node-side reads run here, on the controller, once per host: real cost, meaningless findings.
             "ansible_connection": "local",
             "ansible_python_interpreter": python,
         },
@@ -176,13 +176,13 @@ def run_audit(workdir, inventory, run, all_hosts, module_log=None, pipelining=Tr
 
 class ModuleLog(object):
     """The node hosts' python behind a bash wrapper that keeps the CPU time (user+sys, with its children) of each
-    module process, one file per process: what the node-side modules cost, apart from Ansible's own work."""
+    node-side process, one file per process: what the node-side reads cost, apart from Ansible's own work."""
 
     def __init__(self, workdir):
         self.directory = os.path.join(workdir, "module-cpu")
         self.wrapper = os.path.join(workdir, "python-timed")
         with open(self.wrapper, "w") as handle:
-            handle.write("#!/bin/bash\n# bench_audit.py: %s, then the CPU time of this module process in %s/<pid>\n"
+            handle.write("#!/bin/bash\n# bench_audit.py: %s, then the CPU time of this node-side process in %s/<pid>\n"
                          '%s "$@"\nrc=$?\ntimes > %s/$$\nexit $rc\n' % (PYTHON, self.directory, PYTHON, self.directory))
         os.chmod(self.wrapper, 0o755)
 
@@ -193,7 +193,7 @@ class ModuleLog(object):
         os.makedirs(self.directory, exist_ok=True)
 
     def read(self):
-        """(module processes, their CPU seconds): bash's ``times``, second line = the python and its children."""
+        """(node-side processes, their CPU seconds): bash's ``times``, second line = the python and its children."""
         total, count = 0.0, 0
         for name in os.listdir(self.directory):
             with open(os.path.join(self.directory, name)) as handle:
@@ -290,7 +290,7 @@ def main(argv=None):
                         help="forks of the extra N-node run (default 5, Ansible's default; 0: no such run)")
     parser.add_argument("--module-cpu", action="store_true",
                         help="one more N-node run (forks N, not in the medians) with the node hosts' python behind a "
-                             "wrapper that measures the CPU time of the node-side module processes")
+                             "wrapper that measures the CPU time of the node-side processes")
     parser.add_argument("--port", type=int, default=None, help="API server port for `scale up` (its default: 16700)")
     parser.add_argument("--no-up", action="store_true", help="use the running scale lab as it is")
     parser.add_argument("--no-pipelining", dest="pipelining", action="store_false",
@@ -317,7 +317,7 @@ def main(argv=None):
         raise BenchError("bench-audit: FAILED: %d of the %d scale nodes are not Ready: %s"
                          % (len(missing), args.nodes, ", ".join(missing[:10])))
     inventory = write_inventory(os.path.join(workdir, "inventory.yml"), names, paths.kubeconfig)
-    print("%d kwok nodes Ready; inventory %s (ansible_connection: local: the node-side modules run on this "
+    print("%d kwok nodes Ready; inventory %s (ansible_connection: local: the node-side reads run on this "
           "machine, once per host, and read its files: real cost, meaningless findings; the cluster-side reads are "
           "real, against the lab's API server)" % (len(names), inventory), flush=True)
 
@@ -345,7 +345,7 @@ def main(argv=None):
 
     diagnostic = None
     if args.module_cpu:
-        print("audit of %s, forks %d, the CPU time of each node-side module process measured ..."
+        print("audit of %s, forks %d, the CPU time of each node-side process measured ..."
               % (label_all, args.nodes), flush=True)
         module_log = ModuleLog(workdir)
         # the node hosts only: the cluster-side modules run on localhost, with the venv's python unwrapped
@@ -353,7 +353,7 @@ def main(argv=None):
                                 python=module_log.wrapper)
         diagnostic = run_audit(workdir, timed, Run(label_all, names, args.nodes, 0), names, module_log,
                                pipelining=args.pipelining)
-        print("  report %s s, wall %.1f s, cpu %.1f s, of which node-side module processes %.1f s (%d processes)"
+        print("  report %s s, wall %.1f s, cpu %.1f s, of which node-side processes %.1f s (%d processes)"
               % (fmt(diagnostic.seconds), diagnostic.wall, diagnostic.cpu, diagnostic.module_cpu, diagnostic.modules),
               flush=True)
 
@@ -383,7 +383,7 @@ def main(argv=None):
     if diagnostic:
         print()
         print("CPU of the %s audit, forks %d (measured run): %.1f s in all (ansible-playbook and every child), of which "
-              "%.1f s (%.0f%%) in the %d node-side module processes (%.2f s each) and %.1f s in the rest: Ansible's "
+              "%.1f s (%.0f%%) in the %d node-side processes (%.2f s each) and %.1f s in the rest: Ansible's "
               "main process and forks, the cluster-side modules, the commands of the action plugins; wall %.1f s on "
               "%d CPU(s)" % (diagnostic.label, diagnostic.forks, diagnostic.cpu, diagnostic.module_cpu,
                              100.0 * diagnostic.module_cpu / diagnostic.cpu if diagnostic.cpu else 0, diagnostic.modules,

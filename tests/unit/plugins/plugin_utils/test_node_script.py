@@ -57,8 +57,7 @@ def test_the_audit_read_takes_its_module_and_every_module_it_imports_and_nothing
         assert sources[PREFIX + "_dns_wire"] == handle.read()
 
 
-def test_code_that_imports_more_than_the_standard_library_is_refused_with_the_file_and_the_import(tmp_path,
-                                                                                                   monkeypatch):
+def test_code_importing_more_than_the_standard_library_is_refused_naming_file_and_import(tmp_path, monkeypatch):
     monkeypatch.setattr(_node_script, "MODULE_UTILS_DIR", str(tmp_path))
     write(tmp_path, "_entry", "import json\nfrom %s import _helper\n" % _node_script.MODULE_UTILS)
     write(tmp_path, "_helper", "import os.path\nfrom ansible.module_utils.basic import AnsibleModule\n")
@@ -145,3 +144,31 @@ def test_a_long_error_keeps_its_end():
 ])
 def test_the_node_python_is_the_configured_path_else_the_discovered_one_else_python3(task_vars, expected):
     assert _node_script.node_python(task_vars) == expected
+
+
+def test_the_bundle_is_built_by_the_first_worker_of_a_run_and_read_by_the_others(tmp_path, monkeypatch):
+    first = _node_script.NodeScript("_node_audit", "read_this_node", cache_dir=str(tmp_path))
+    bundle = first.bundle
+    assert os.listdir(str(tmp_path / "nodeops_node_script")) == ["_node_audit.read_this_node"]
+
+    def no_build(module):
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(_node_script, "module_sources", no_build)
+    assert _node_script.NodeScript("_node_audit", "read_this_node", cache_dir=str(tmp_path)).bundle == bundle
+    with pytest.raises(AssertionError, match="built again"):
+        _node_script.NodeScript("_node_audit", "other", cache_dir=str(tmp_path)).bundle
+
+
+def test_a_cache_that_cannot_be_written_only_costs_a_build(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    script = _node_script.NodeScript("_errors", "NodeOpsError", cache_dir=str(blocked))
+    assert script.bundle and not os.path.isdir(str(blocked))
+
+
+def test_the_audit_read_fits_well_in_one_command_line_argument():
+    """Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN) with "Argument list too long"; sudo and
+    ``sh -c`` carry the whole command as one argument, so the bundle must stay well below that."""
+    bundle = _node_script.NodeScript("_node_audit", "read_this_node", cache_dir=os.devnull).bundle
+    assert len(_node_script.RUNNER) + len(bundle) < 96 * 1024
