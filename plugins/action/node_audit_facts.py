@@ -19,7 +19,7 @@ import time
 from ansible_collections.nodeops.kubernetes.plugins.action.cert_expiry import read_node_files
 from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._action_base import NodeOpsActionBase
 from ansible_collections.nodeops.kubernetes.plugins.plugin_utils._node_script import NodeScript
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_audit, _node_audit_facts
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_audit_facts, _node_audit_options
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
 NODE_READ = NodeScript("_node_audit", "read_this_node")
@@ -28,7 +28,7 @@ NODE_READ = NodeScript("_node_audit", "read_this_node")
 class ActionModule(NodeOpsActionBase):
 
     TRANSFERS_FILES = False
-    ARGUMENT_SPEC = _node_audit.ARGUMENT_SPEC
+    ARGUMENT_SPEC = _node_audit_options.ARGUMENT_SPEC
 
     def run_checked(self, args, task_vars):
         host = task_vars.get("inventory_hostname", "the node")

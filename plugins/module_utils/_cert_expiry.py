@@ -37,7 +37,6 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_expiry_no
     node_request,
 )
 # pylint: enable=unused-import
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_renewal_job import is_due
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._kubeconfig import check_kubeconfig_data
 
@@ -322,6 +321,9 @@ def expiry_report(files, now=None, threshold_days=30, pki_dir=DEFAULT_PKI_DIR,
             other.append(_row(posixpath.relpath(path, pki_dir), path, now, error=exc.message))
 
     renewable = [r for r in rows if not r["missing"] and not r["externally_managed"]]
+    # The rule of the unattended renewal job, imported here: that module's other imports (ssl, argparse) are for
+    # the job, and every host's worker of a fleet audit imports this one.
+    from ansible_collections.nodeops.kubernetes.plugins.module_utils._cert_renewal_job import is_due  # pylint: disable=import-outside-toplevel
     due = [r["name"] for r in renewable if is_due(r["residual_seconds"], threshold_days)]
     expired = [r["name"] for r in rows if r["expired"]]
     external = [ca["name"] for ca in cas if ca.get("externally_managed")]

@@ -4,7 +4,7 @@
 """The controller side of ``nodeops.kubernetes.node_audit_facts``: the module's answers parsed by the code of
 ``node_runtime_facts`` (:func:`runtime_facts`) and ``cert_expiry`` (:func:`read_expiry_report`).
 
-The node side is ``_node_audit``; nothing here talks to a node.
+The node side is ``_node_audit`` (not imported here); nothing here talks to a node.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry, _runtime_facts
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._node_audit import (
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._node_audit_options import (
     CERTIFICATE_OPTIONS,
     RUNTIME_OPTIONS,
     pick,

@@ -60,8 +60,14 @@ def test_a_certificate_is_due_when_its_residual_time_is_under_the_threshold(resi
     assert job.is_due(residual, threshold) is due
 
 
-def test_the_role_and_the_job_share_the_due_rule_and_the_static_pods():
-    assert ce.is_due is job.is_due and cr.job is job
+def test_the_role_and_the_job_share_the_due_rule_and_the_static_pods(monkeypatch):
+    assert cr.job is job
+    # cert_expiry's "due" is the job's rule (imported where it is used): a rule that calls everything due shows
+    monkeypatch.setattr(job, "is_due", lambda residual_seconds, threshold_days: True)
+    files = {"/etc/kubernetes/pki/apiserver.crt": pem(certificate("kube-apiserver", 300))}
+    assert ce.expiry_report(files, threshold_days=30)["due"] == ["apiserver"]
+    monkeypatch.setattr(job, "is_due", lambda residual_seconds, threshold_days: False)
+    assert ce.expiry_report(files, threshold_days=30)["due"] == []
     assert job.STATIC_PODS == dict((name, pods) for name, _kind, _rel, _ca, pods in ce.KUBEADM_CERTIFICATES)
     assert job.RESTART_ORDER == ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
     assert cr.HEALTH_URLS is job.HEALTH_URLS
