@@ -27,10 +27,8 @@ import sys
 from ansible_collections.nodeops.kubernetes.plugins.module_utils import _cert_expiry_node, _dns_wire, _runtime_facts_node
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node, ss_connections
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
-from ansible_collections.nodeops.kubernetes.plugins.module_utils._node_audit_options import (  # noqa: F401 - re-exported
-    ARGUMENT_SPEC,
+from ansible_collections.nodeops.kubernetes.plugins.module_utils._node_audit_options import (
     CERTIFICATE_DIRS,
-    CERTIFICATE_OPTIONS,
     RUNTIME_OPTIONS,
     pick,
 )

@@ -23,6 +23,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils import (
     _docker_scan,
     _node_audit,
     _node_audit_facts,
+    _node_audit_options,
     _runtime_facts,
 )
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import scan_node
@@ -67,7 +68,7 @@ def node(tmp_path, monkeypatch):
 
 def options(root, **more):
     """The module's options for the tree: every path below root, binaries that do not exist."""
-    params = dict((name, spec.get("default")) for name, spec in _node_audit.ARGUMENT_SPEC.items())
+    params = dict((name, spec.get("default")) for name, spec in _node_audit_options.ARGUMENT_SPEC.items())
     params.update(
         kubelet_config_path=os.path.join(root, "var/lib/kubelet/config.yaml"),
         kubelet_flags_files=[os.path.join(root, "var/lib/kubelet/kubeadm-flags.env")],
@@ -161,7 +162,7 @@ def test_the_parts_are_what_the_three_modules_return(node):
     answers = node_answers(params)
     facts = _node_audit_facts.audit_facts(answers, params, no_more_reads, "w1")
     assert facts["errors"] == []
-    runtime_options = _node_audit.pick(params, _node_audit.RUNTIME_OPTIONS)
+    runtime_options = _node_audit_options.pick(params, _node_audit_options.RUNTIME_OPTIONS)
     own = python_c(_runtime_facts.NODE_READER, _runtime_facts.node_request(**runtime_options))
     expected_runtime = _runtime_facts.runtime_facts(_runtime_facts.decode_reader_output(own, "w1"), **runtime_options)
     # the commands (systemctl and stat on this machine) ran twice; the files decide the rest
@@ -172,7 +173,7 @@ def test_the_parts_are_what_the_three_modules_return(node):
     def read_here(request):
         return _cert_expiry.decode_reader_output(python_c(_cert_expiry.NODE_READER, request), "w1")
 
-    expected_certs = _cert_expiry.read_expiry_report(read_here, **_node_audit.pick(params, _node_audit.CERTIFICATE_OPTIONS))
+    expected_certs = _cert_expiry.read_expiry_report(read_here, **_node_audit_options.pick(params, _node_audit_options.CERTIFICATE_OPTIONS))
     for report in (facts["certificates"], expected_certs):
         report.pop("now")
         report.pop("soonest_residual_seconds")
@@ -303,8 +304,8 @@ def test_the_module_documents_exactly_its_options():
     assert sorted(returned) == ["certificates", "dns_answer", "docker_node", "errors", "node", "read_at",
                                 "runtime_facts"]
     assert yaml.safe_load(module.EXAMPLES)
-    assert sorted(documented) == sorted(_node_audit.ARGUMENT_SPEC)
-    for name, spec in _node_audit.ARGUMENT_SPEC.items():
+    assert sorted(documented) == sorted(_node_audit_options.ARGUMENT_SPEC)
+    for name, spec in _node_audit_options.ARGUMENT_SPEC.items():
         assert documented[name]["type"] == spec["type"], name
         assert documented[name].get("default") == spec.get("default"), name
         assert documented[name].get("elements") == spec.get("elements"), name

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_audit
+from ansible_collections.nodeops.kubernetes.plugins.module_utils import _node_audit, _node_audit_options
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._file_edit import command_line
 from ansible_collections.nodeops.kubernetes.plugins.plugin_utils import _node_script
@@ -94,7 +94,7 @@ def test_the_audit_read_runs_on_a_python_without_site_packages_and_answers_as_it
                               "cgroupDriver: systemd\n")
     daemon_json = tmp_path / "daemon.json"
     daemon_json.write_text(json.dumps({"log-driver": "fluentd"}))
-    params = dict((name, spec.get("default")) for name, spec in _node_audit.ARGUMENT_SPEC.items())
+    params = dict((name, spec.get("default")) for name, spec in _node_audit_options.ARGUMENT_SPEC.items())
     params.update(kubelet_config_path=str(kubelet_config), kubelet_flags_files=[], pki_dir=str(tmp_path / "pki"),
                   kubeconfig_dir=str(tmp_path), manifests_dir=str(tmp_path / "manifests"), name="w1",
                   daemon_json=str(daemon_json), script_paths=[], containerd_binary=str(tmp_path / "no-containerd"),
