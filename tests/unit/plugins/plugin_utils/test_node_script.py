@@ -7,8 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -172,3 +174,30 @@ def test_the_audit_read_fits_well_in_one_command_line_argument():
     ``sh -c`` carry the whole command as one argument, so the bundle must stay well below that."""
     bundle = _node_script.NodeScript("_node_audit", "read_this_node", cache_dir=os.devnull).bundle
     assert len(_node_script.RUNNER) + len(bundle) < 96 * 1024
+
+
+def other_pythons():
+    """Pythons 3.9 or later on this machine besides the one running the tests (pyenv's, or python3.X on the PATH)."""
+    found = set(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
+    found.update(filter(None, (shutil.which("python3.%d" % minor) for minor in range(9, 15))))
+    versions = {}
+    for path in sorted(found):
+        proc = subprocess.run([path, "-I", "-S", "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                              stdout=subprocess.PIPE, universal_newlines=True, check=False)
+        if proc.returncode == 0:
+            version = tuple(int(part) for part in proc.stdout.split())
+            if version >= (3, 9) and version != sys.version_info[:2]:
+                versions.setdefault(version, path)
+    return [versions[version] for version in sorted(versions)]
+
+
+@pytest.mark.skipif(not other_pythons(), reason="no other Python 3.9 or later on this machine")
+@pytest.mark.parametrize("python", other_pythons() or [None])
+def test_the_audit_read_runs_on_every_other_python_of_this_machine(tmp_path, python):
+    """Nodes run the Python of their distribution: the sent code must not need the controller's."""
+    params = dict((name, spec.get("default")) for name, spec in _node_audit_options.ARGUMENT_SPEC.items())
+    params.update(name="w1", script_paths=[], kubelet_config_path=str(tmp_path / "config.yaml"))
+    answer = _node_script.NodeScript("_node_audit", "read_this_node", cache_dir=str(tmp_path)).run(
+        Node(), {"ansible_python_interpreter": python}, params, "node w1")
+    assert answer["errors"] == {} and answer["node"] == "w1"
+    assert json.loads(answer["runtime_answer"])["files"][str(tmp_path / "config.yaml")] == {"exists": False}
