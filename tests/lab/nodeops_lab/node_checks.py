@@ -33,7 +33,13 @@ def assert_pods_run_in_containerd(core, run, name):
     sandboxes = {}
     for sandbox in run("ctr -n k8s.io containers ls --quiet "
                        "'labels.\"io.cri-containerd.kind\"==sandbox'").stdout.split():
-        info = json.loads(run("ctr -n k8s.io containers info %s" % sandbox).stdout)
+        if sandbox not in running:
+            continue
+        text = run("ctr -n k8s.io containers info %s" % sandbox).stdout
+        if not text.strip():
+            # removed since the list (the kubelet collects exited sandboxes): not a running one
+            continue
+        info = json.loads(text)
         sandboxes.setdefault(info["Labels"].get("io.kubernetes.pod.uid"), set()).add(sandbox)
     for pod in pods:
         # A static pod's sandbox carries the UID the kubelet gave it (the config hash); the API
