@@ -78,15 +78,6 @@ class NodeScanner(object):
         return self.found.result()
 
 
-def socket_connections(module):
-    """Output of ``ss -xpn`` (unix sockets with their peers and processes) through an AnsibleModule, None without ss."""
-    binary = module.get_bin_path("ss")
-    if not binary:
-        return None
-    rc, stdout, _stderr = module.run_command([binary, "-xpn"])
-    return stdout if rc == 0 else None
-
-
 # Where ss usually is, beside the PATH of a command run through sudo (which may not list the sbin directories).
 SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 

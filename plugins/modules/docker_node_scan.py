@@ -172,7 +172,7 @@ from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan im
 )
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._docker_scan_node import (
     scan_node,
-    socket_connections,
+    ss_connections,
 )
 from ansible_collections.nodeops.kubernetes.plugins.module_utils._errors import NodeOpsError
 
@@ -181,7 +181,7 @@ def run(module):
     params = module.params
     node = params["name"] or socket.gethostname()
     report = scan_node(node, daemon_json=params["daemon_json"], script_paths=params["script_paths"],
-                       ss_output=socket_connections(module), acknowledge=params["acknowledge"],
+                       ss_output=ss_connections(), acknowledge=params["acknowledge"],
                        block_on_warnings=params["block_on_warnings"])
     report["changed"] = False
     if report["blocking"]:

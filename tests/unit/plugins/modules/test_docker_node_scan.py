@@ -24,7 +24,7 @@ def node(tmp_path, monkeypatch):
         original(self, node_name, **kwargs)
 
     monkeypatch.setattr(_docker_scan.NodeScanner, "__init__", init)
-    monkeypatch.setattr(module, "socket_connections", lambda ansible_module: None)
+    monkeypatch.setattr(module, "ss_connections", lambda: None)
     warned = []
     monkeypatch.setattr(module.AnsibleModule, "warn", lambda self, warning, **kwargs: warned.append(warning))
     return types.SimpleNamespace(root=tmp_path, warned=warned)
